@@ -1,0 +1,66 @@
+/**
+ * Every Redis key the aggregation owns. Keys of one window share the hash tag `{<prefix>:w<start>}`,
+ * so one window's update is a single-slot, atomic script (Redis Cluster safe).
+ */
+export interface KeySpace {
+  readonly prefix: string;
+  /** Hash tag of a window. */
+  tag(windowStart: number): string;
+  /** Node stats of a window: counters and histogram buckets. */
+  node(windowStart: number, nodeId: string): string;
+  /** Edge stats of a window. */
+  edge(windowStart: number, edgeId: string): string;
+  /** Set of node ids with stats in the window. */
+  nodes(windowStart: number): string;
+  /** Set of edge ids with stats in the window. */
+  edges(windowStart: number): string;
+  /** Entities (trace_id, id) already counted in the window. */
+  seen(windowStart: number): string;
+  /** Outcome of a batch's claim in the window, kept until the batch is applied. */
+  claim(windowStart: number, batchId: string): string;
+  /** Marker: the batch's deltas for the window are applied. */
+  applied(windowStart: number, batchId: string): string;
+  /** Traced calls not yet matched with the callee's segment: sub id → edge id. */
+  pendingCallers(windowStart: number): string;
+  /** Segments whose caller is not yet known: parent_id → node id. */
+  pendingCallees(windowStart: number): string;
+  /** Resolved caller→alias→callee link counts: `edgeId>calleeNodeId` → count. */
+  links(windowStart: number): string;
+  /** Independent subsegments waiting for their segment, by time bucket: trace id → NDJSON. */
+  orphans(bucket: number): string;
+  /** Largest event time seen (epoch seconds). */
+  watermark(): string;
+  /** Start of the newest closed window. */
+  closedThrough(): string;
+  /** Every node ever seen → last window start (for listing services). */
+  catalog(): string;
+  /** Jobs whose payload was invalid, with the reason. */
+  deadLetters(): string;
+}
+
+export function keySpace(prefix: string): KeySpace {
+  const t = (w: number) => `{${prefix}:w${w}}`;
+  return {
+    prefix,
+    tag: t,
+    node: (w, id) => `${t(w)}:n:${id}`,
+    edge: (w, id) => `${t(w)}:e:${id}`,
+    nodes: (w) => `${t(w)}:N`,
+    edges: (w) => `${t(w)}:E`,
+    seen: (w) => `${t(w)}:seen`,
+    claim: (w, b) => `${t(w)}:claim:${b}`,
+    applied: (w, b) => `${t(w)}:done:${b}`,
+    pendingCallers: (w) => `${t(w)}:pc`,
+    pendingCallees: (w) => `${t(w)}:pe`,
+    links: (w) => `${t(w)}:lk`,
+    orphans: (b) => `{${prefix}:o}:${b}`,
+    watermark: () => `{${prefix}:m}:wm`,
+    closedThrough: () => `{${prefix}:m}:closed`,
+    catalog: () => `{${prefix}:m}:catalog`,
+    deadLetters: () => `{${prefix}:m}:dead`,
+  };
+}
+
+export function windowOf(epochSeconds: number, windowSeconds: number): number {
+  return Math.floor(epochSeconds / windowSeconds) * windowSeconds;
+}

@@ -1,0 +1,42 @@
+--[[
+  Applies one batch's deltas to one window, once. Every key is in the window's hash slot.
+  KEYS[1] applied marker of this batch in this window
+  KEYS[2] claim result of this batch in this window (deleted: no longer needed once applied)
+  KEYS[3..] data keys
+  ARGV[1] ttl of the marker (s)
+  ARGV[2] ttl of the data keys (s)
+  ARGV[3..] for each data key, in order: op, count, then the payload
+     op 'i': count field/increment pairs (HINCRBY)
+     op 's': count field/value pairs (HSET)
+     op 'a': count members (SADD)
+  Returns 1 when applied, 0 when this batch was applied before.
+]]
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+redis.call('DEL', KEYS[2])
+local a = 3
+for k = 3, #KEYS do
+  local key = KEYS[k]
+  local op = ARGV[a]
+  local n = tonumber(ARGV[a + 1])
+  a = a + 2
+  if op == 'i' then
+    for j = 0, n - 1 do
+      redis.call('HINCRBY', key, ARGV[a + 2 * j], ARGV[a + 2 * j + 1])
+    end
+    a = a + 2 * n
+  elseif op == 's' then
+    for j = 0, n - 1 do
+      redis.call('HSET', key, ARGV[a + 2 * j], ARGV[a + 2 * j + 1])
+    end
+    a = a + 2 * n
+  elseif op == 'a' then
+    for j = 0, n - 1 do
+      redis.call('SADD', key, ARGV[a + j])
+    end
+    a = a + n
+  else
+    return redis.error_reply('apply: unknown op ' .. tostring(op))
+  end
+  redis.call('EXPIRE', key, ARGV[2])
+end
+return 1

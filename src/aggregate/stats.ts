@@ -1,0 +1,102 @@
+import { F } from './fold.js';
+import { addTo, quantiles, type Histogram } from './histogram.js';
+
+/** Counters and latency histogram of a node or an edge over some time. */
+export interface Stats {
+  count: number;
+  ok: number;
+  /** 4xx, throttles included */
+  error: number;
+  throttle: number;
+  fault: number;
+  latencySeconds: number;
+  /** faults that originated in the node's own code */
+  ownFault: number;
+  /** faults passed up from a downstream call */
+  passedFault: number;
+  /** time not spent waiting on downstream calls */
+  ownTimeSeconds: number;
+  histogram: Histogram;
+}
+
+export function emptyStats(): Stats {
+  return { count: 0, ok: 0, error: 0, throttle: 0, fault: 0, latencySeconds: 0, ownFault: 0, passedFault: 0, ownTimeSeconds: 0, histogram: new Map() };
+}
+
+/** Reads a stats hash as stored by the apply script. */
+export function statsFromHash(h: Record<string, string>): Stats {
+  const s = emptyStats();
+  for (const [k, v] of Object.entries(h)) {
+    const n = Number(v);
+    if (k.startsWith(F.bucketPrefix)) addTo(s.histogram, k.slice(F.bucketPrefix.length), n);
+    else if (k === F.count) s.count = n;
+    else if (k === F.ok) s.ok = n;
+    else if (k === F.error) s.error = n;
+    else if (k === F.throttle) s.throttle = n;
+    else if (k === F.fault) s.fault = n;
+    else if (k === F.latencyUs) s.latencySeconds = n / 1e6;
+    else if (k === F.ownFault) s.ownFault = n;
+    else if (k === F.passedFault) s.passedFault = n;
+    else if (k === F.ownTimeUs) s.ownTimeSeconds = n / 1e6;
+  }
+  return s;
+}
+
+export function mergeStats(into: Stats, s: Stats): Stats {
+  into.count += s.count;
+  into.ok += s.ok;
+  into.error += s.error;
+  into.throttle += s.throttle;
+  into.fault += s.fault;
+  into.latencySeconds += s.latencySeconds;
+  into.ownFault += s.ownFault;
+  into.passedFault += s.passedFault;
+  into.ownTimeSeconds += s.ownTimeSeconds;
+  for (const [b, n] of s.histogram) addTo(into.histogram, b, n);
+  return into;
+}
+
+/** The per-window summary our own API returns. Rates are 0..1; latencies in milliseconds. */
+export interface StatsSummary {
+  count: number;
+  okCount: number;
+  errorCount: number;
+  throttleCount: number;
+  faultCount: number;
+  faultRate: number | null;
+  errorRate: number | null;
+  throttleRate: number | null;
+  ownFaultCount: number;
+  passedFaultCount: number;
+  meanMs: number | null;
+  ownTimeMeanMs: number | null;
+  p50Ms: number | null;
+  p90Ms: number | null;
+  p95Ms: number | null;
+  p99Ms: number | null;
+}
+
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+export function summarize(s: Stats): StatsSummary {
+  const rate = (n: number) => (s.count ? round(n / s.count, 6) : null);
+  const [p50, p90, p95, p99] = quantiles(s.histogram, [0.5, 0.9, 0.95, 0.99]).map((v) => (Number.isNaN(v) ? null : round(v)));
+  return {
+    count: s.count,
+    okCount: s.ok,
+    errorCount: s.error,
+    throttleCount: s.throttle,
+    faultCount: s.fault,
+    faultRate: rate(s.fault),
+    errorRate: rate(s.error),
+    throttleRate: rate(s.throttle),
+    ownFaultCount: s.ownFault,
+    passedFaultCount: s.passedFault,
+    meanMs: s.count ? round((s.latencySeconds * 1000) / s.count) : null,
+    ownTimeMeanMs: s.count && (s.ownTimeSeconds > 0 || s.latencySeconds > 0) ? round((s.ownTimeSeconds * 1000) / s.count) : null,
+    p50Ms: p50 ?? null,
+    p90Ms: p90 ?? null,
+    p95Ms: p95 ?? null,
+    p99Ms: p99 ?? null,
+  };
+}

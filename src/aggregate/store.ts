@@ -1,0 +1,219 @@
+import type { Redis } from 'ioredis';
+import type { IngestJob, SlimDoc } from '../ingest/record.js';
+import { slimDocSchema } from '../ingest/record.js';
+import { assemble } from './assemble.js';
+import { claimables, fold, memberOf, type WindowDelta } from './fold.js';
+import type { KeySpace } from './keys.js';
+import { CLIENT_TYPE, parseEdgeId, parseNodeId } from './graph-ids.js';
+
+export interface AggregateOptions {
+  windowSeconds: number;
+  /** TTL of window aggregates. */
+  retentionSeconds: number;
+  /** TTL of the de-duplication sets. */
+  dedupeTtlSeconds: number;
+  /** TTL of applied markers and claims. */
+  markerTtlSeconds: number;
+}
+
+/** Parked subsegments are grouped in buckets of this many seconds of event time. */
+export const ORPHAN_BUCKET_SECONDS = 600;
+const ORPHAN_TTL_SECONDS = 3600;
+
+export interface ApplyResult {
+  /** Documents in the job. */
+  documents: number;
+  /** Entities this job counted (documents and streamed copies that were new). */
+  counted: number;
+  /** Entities dropped as already counted. */
+  duplicates: number;
+  /** Windows this job touched, and how many of them it had applied before (a retry). */
+  windows: number;
+  windowsAlreadyApplied: number;
+  /** Subsegments parked to wait for their segment. */
+  parked: number;
+  maxEventTime: number;
+}
+
+function bucketsOf(docs: readonly SlimDoc[]): Map<number, Set<string>> {
+  const out = new Map<number, Set<string>>();
+  for (const d of docs) {
+    if (d.k !== 's') continue;
+    const lo = Math.floor(d.s / ORPHAN_BUCKET_SECONDS);
+    const hi = Math.floor(d.e / ORPHAN_BUCKET_SECONDS);
+    for (let b = lo; b <= hi; b++) {
+      let set = out.get(b);
+      if (!set) out.set(b, (set = new Set()));
+      set.add(d.t);
+    }
+  }
+  return out;
+}
+
+/** Turns one window's delta into the keys and arguments of the apply script. */
+export function encodeApply(keys: KeySpace, w: number, batchId: string, delta: WindowDelta, opts: AggregateOptions): Array<string | number> {
+  const dataKeys: string[] = [];
+  const args: Array<string | number> = [opts.markerTtlSeconds, opts.retentionSeconds];
+  const hashOp = (key: string, op: 'i' | 's', fields: Map<string, number | string>) => {
+    if (fields.size === 0) return;
+    dataKeys.push(key);
+    args.push(op, fields.size);
+    for (const [f, v] of fields) args.push(f, v);
+  };
+  const setOp = (key: string, members: Iterable<string>) => {
+    const list = [...members];
+    if (list.length === 0) return;
+    dataKeys.push(key);
+    args.push('a', list.length, ...list);
+  };
+  for (const [id, fields] of delta.nodes) hashOp(keys.node(w, id), 'i', fields);
+  for (const [id, fields] of delta.edges) hashOp(keys.edge(w, id), 'i', fields);
+  setOp(keys.nodes(w), delta.nodes.keys());
+  setOp(keys.edges(w), delta.edges.keys());
+  hashOp(keys.links(w), 'i', delta.links);
+  hashOp(keys.pendingCallers(w), 's', delta.pendingCallers);
+  hashOp(keys.pendingCallees(w), 's', delta.pendingCallees);
+  const allKeys = [keys.applied(w, batchId), keys.claim(w, batchId), ...dataKeys];
+  return [allKeys.length, ...allKeys, ...args];
+}
+
+/**
+ * Applies ingest batches to the window aggregates, exactly once per (batch, window) and once per
+ * entity (trace_id, id), however often a job is retried and however many workers share the Redis.
+ */
+export class AggregateStore {
+  constructor(
+    private readonly redis: Redis,
+    readonly keys: KeySpace,
+    readonly opts: AggregateOptions,
+  ) {}
+
+  private async fetchParked(docs: readonly SlimDoc[]): Promise<SlimDoc[]> {
+    const buckets = bucketsOf(docs);
+    if (buckets.size === 0) return [];
+    const pipe = this.redis.pipeline();
+    const order: Array<string[]> = [];
+    for (const [b, traces] of buckets) {
+      const list = [...traces];
+      order.push(list);
+      pipe.hmget(this.keys.orphans(b), ...list);
+    }
+    const res = (await pipe.exec()) ?? [];
+    const out: SlimDoc[] = [];
+    const seen = new Set<string>();
+    res.forEach(([err, values]) => {
+      if (err) throw err;
+      for (const v of values as Array<string | null>) {
+        if (!v) continue;
+        for (const line of v.split('\n')) {
+          if (seen.has(line)) continue;
+          seen.add(line);
+          const parsed = slimDocSchema.safeParse(JSON.parse(line));
+          if (parsed.success) out.push(parsed.data);
+        }
+      }
+    });
+    return out;
+  }
+
+  async applyBatch(job: IngestJob): Promise<ApplyResult> {
+    const { windowSeconds } = this.opts;
+    const parked = await this.fetchParked(job.docs);
+    const { segments, leftovers, joinedParked } = assemble(job.docs, parked);
+
+    // Phase 1: claim every entity in its window; the answer is remembered per batch for retries.
+    const byWindow = claimables(segments, windowSeconds);
+    const owned = new Set<string>();
+    const claimed = new Set<string>();
+    let duplicates = 0;
+    if (byWindow.size) {
+      const pipe = this.redis.pipeline();
+      for (const [w, members] of byWindow) {
+        pipe.tiClaim(this.keys.seen(w), this.keys.claim(w, job.id), this.opts.dedupeTtlSeconds, this.opts.markerTtlSeconds, ...members);
+      }
+      const res = (await pipe.exec()) ?? [];
+      res.forEach(([err, answer]) => {
+        if (err) throw err;
+        // The first answer is authoritative: a retry that assembled a different set of entities
+        // (a parked subsegment came or went) counts only what the first run claimed as new.
+        const [flags = '', list = ''] = String(answer).split(' ');
+        const members = list.split(',');
+        for (let i = 0; i < members.length; i++) {
+          claimed.add(members[i]!);
+          if (flags[i] === '1') owned.add(members[i]!);
+          else duplicates++;
+        }
+      });
+    }
+
+    // Phase 2: fold in memory, then one atomic script per window.
+    const deltas = fold(segments, owned, windowSeconds);
+    let windowsAlreadyApplied = 0;
+    let maxEventTime = 0;
+    if (deltas.size) {
+      const pipe = this.redis.pipeline();
+      for (const [w, delta] of deltas) {
+        maxEventTime = Math.max(maxEventTime, delta.maxEventTime);
+        const [numKeys, ...rest] = encodeApply(this.keys, w, job.id, delta, this.opts);
+        pipe.tiApply(numKeys as number, ...rest);
+      }
+      const res = (await pipe.exec()) ?? [];
+      for (const [err, applied] of res) {
+        if (err) throw err;
+        if (Number(applied) === 0) windowsAlreadyApplied++;
+      }
+    }
+
+    // Bookkeeping that is idempotent by itself: parking, watermark, catalog.
+    const post = this.redis.pipeline();
+    let posts = 0;
+    if (leftovers.length) {
+      const byBucket = new Map<number, string[]>();
+      for (const d of leftovers) {
+        const b = Math.floor(d.s / ORPHAN_BUCKET_SECONDS);
+        const list = byBucket.get(b) ?? [];
+        list.push(d.t, JSON.stringify(d));
+        byBucket.set(b, list);
+      }
+      for (const [b, pairs] of byBucket) post.tiPark(this.keys.orphans(b), ORPHAN_TTL_SECONDS, ...pairs), posts++;
+    }
+    // Only what a claim covered leaves the parking; anything else stays for a later batch.
+    const unpark = joinedParked.filter((d) => claimed.has(memberOf(d.t, d.i)));
+    if (unpark.length) {
+      const byBucket = new Map<number, string[]>();
+      for (const d of unpark) {
+        const b = Math.floor(d.s / ORPHAN_BUCKET_SECONDS);
+        const list = byBucket.get(b) ?? [];
+        list.push(d.t, JSON.stringify(d));
+        byBucket.set(b, list);
+      }
+      for (const [b, pairs] of byBucket) post.tiUnpark(this.keys.orphans(b), ...pairs), posts++;
+    }
+    if (maxEventTime > 0) {
+      post.tiMax(this.keys.watermark(), maxEventTime, this.opts.retentionSeconds);
+      const catalog: Array<string | number> = [];
+      for (const [w, delta] of deltas) {
+        for (const id of delta.nodes.keys()) catalog.push(id, w);
+        for (const id of delta.edges.keys()) {
+          const to = parseEdgeId(id).to;
+          if (parseNodeId(to).type !== CLIENT_TYPE) catalog.push(to, w);
+        }
+      }
+      if (catalog.length) post.tiHmax(this.keys.catalog(), this.opts.retentionSeconds, ...catalog);
+      posts += 2;
+    }
+    if (posts) {
+      const res = (await post.exec()) ?? [];
+      for (const [err] of res) if (err) throw err;
+    }
+    return {
+      documents: job.docs.length,
+      counted: owned.size,
+      duplicates,
+      windows: deltas.size,
+      windowsAlreadyApplied,
+      parked: leftovers.length,
+      maxEventTime,
+    };
+  }
+}

@@ -1,0 +1,53 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import type { Intake } from '../ingest/intake.js';
+import type { AggregateReader } from '../aggregate/read.js';
+import type { Metrics } from '../obs/metrics.js';
+import { awsError } from './aws-error.js';
+import { putTraceSegmentsRoute } from './put-trace-segments.js';
+import { graphRoutes } from './xray-graph.js';
+import { servicesRoutes } from './services.js';
+import { samplingRoutes } from './sampling.js';
+
+export interface AppDeps {
+  intake: Intake;
+  reader: AggregateReader;
+  /** Request-path Redis connection (fails fast). */
+  redis: Redis;
+  /** True when both the queue's and the reader's connections are ready. */
+  ready: () => boolean;
+  metrics: Metrics;
+  log: Logger;
+  bodyLimitBytes: number;
+  now?: () => number;
+}
+
+/** The HTTP API: X-Ray-compatible operations, our own JSON API, health and metrics. */
+export function createApp(deps: AppDeps): Hono {
+  const now = deps.now ?? (() => Date.now() / 1000);
+  const app = new Hono();
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: (c) => awsError(c, 413, 'RequestEntityTooLargeException', `request body is larger than ${deps.bodyLimitBytes} bytes`),
+    }),
+  );
+  app.onError((err, c) => {
+    const redisDown = /Connection is closed|Stream isn't writeable|ECONNREFUSED|enableOfflineQueue|Command timed out|MaxRetriesPerRequest/i.test(err.message);
+    if (redisDown) return awsError(c, 503, 'ServiceUnavailableException', 'Redis is unreachable; retry later');
+    deps.log.error({ err, path: c.req.path }, 'request failed');
+    return awsError(c, 500, 'InternalFailure', 'internal error');
+  });
+  putTraceSegmentsRoute(app, { intake: deps.intake, ready: deps.ready, log: deps.log });
+  graphRoutes(app, { reader: deps.reader, ready: deps.ready });
+  servicesRoutes(app, { redis: deps.redis, reader: deps.reader, ready: deps.ready, now });
+  samplingRoutes(app, now);
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.get('/readyz', (c) => (deps.ready() ? c.json({ ready: true }) : c.json({ ready: false, reason: 'Redis is unreachable' }, 503)));
+  app.get('/metrics', async (c) => c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
+  app.notFound((c) => awsError(c, 404, 'UnknownOperationException', `no operation at ${c.req.method} ${c.req.path}`));
+  return app;
+}

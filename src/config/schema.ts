@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** The one schema for every setting; defaults live in config/default.json. */
+export const configSchema = z
+  .object({
+    /** Redis to use; null means 127.0.0.1:6379, else a private redis-server (see src/redis/resolve.ts). */
+    redisUrl: z.string().url().nullable(),
+    /** HTTP port: the X-Ray API (PutTraceSegments, GetServiceGraph, …) and our own API. */
+    port: z.coerce.number().int().min(0).max(65535),
+    /** UDP port for the X-Ray daemon protocol. */
+    udpPort: z.coerce.number().int().min(0).max(65535),
+    /** Address both listeners bind to. */
+    host: z.string().min(1),
+    /** Namespace of every key and queue, so deployments and tests can share one Redis. */
+    keyPrefix: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - only (1-64 chars)'),
+    /** Aggregation window length. */
+    windowSeconds: positiveInt.max(86400),
+    /** How long after a window's end late segments are still expected before it closes. */
+    allowedLatenessSeconds: z.coerce.number().int().min(0).max(86400),
+    /** How long window aggregates are kept. */
+    retentionSeconds: positiveInt,
+    /** How long a (trace_id, id) is remembered to drop resent documents. */
+    dedupeTtlSeconds: positiveInt,
+    /** How long "batch applied" markers live; must outlast any job retry. */
+    markerTtlSeconds: positiveInt,
+    batch: z.object({
+      /** Flush a batch at this many documents. */
+      maxSegments: positiveInt.max(10000),
+      /** Flush a partial batch after this long. */
+      maxWaitMs: positiveInt.max(10000),
+    }),
+    worker: z.object({ concurrency: positiveInt.max(256) }),
+    http: z.object({ bodyLimitBytes: positiveInt }),
+    udp: z.object({ receiveBufferBytes: positiveInt }),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  })
+  .strict();
+
+export type Config = Readonly<z.infer<typeof configSchema>>;
+
+/** Environment variables and the config path each one sets. */
+export const envMap: Record<string, string> = {
+  REDIS_URL: 'redisUrl',
+  PORT: 'port',
+  UDP_PORT: 'udpPort',
+  HOST: 'host',
+  KEY_PREFIX: 'keyPrefix',
+  WINDOW_SECONDS: 'windowSeconds',
+  ALLOWED_LATENESS_SECONDS: 'allowedLatenessSeconds',
+  RETENTION_SECONDS: 'retentionSeconds',
+  DEDUPE_TTL_SECONDS: 'dedupeTtlSeconds',
+  MARKER_TTL_SECONDS: 'markerTtlSeconds',
+  BATCH_MAX_SEGMENTS: 'batch.maxSegments',
+  BATCH_MAX_WAIT_MS: 'batch.maxWaitMs',
+  WORKER_CONCURRENCY: 'worker.concurrency',
+  HTTP_BODY_LIMIT_BYTES: 'http.bodyLimitBytes',
+  UDP_RECEIVE_BUFFER_BYTES: 'udp.receiveBufferBytes',
+  LOG_LEVEL: 'logLevel',
+};

@@ -1,0 +1,52 @@
+import type { Batcher } from './batcher.js';
+import { parseDocument, type Rejection } from './parse.js';
+import type { SlimDoc } from './record.js';
+import type { Metrics } from '../obs/metrics.js';
+
+export type Door = 'http' | 'udp' | 'file';
+
+export interface IntakeOptions {
+  /** Wall clock (epoch seconds) for refusing far-future timestamps; undefined disables the check (replay). */
+  now?: () => number;
+  maxFutureSeconds?: number;
+}
+
+export interface IntakeResult {
+  /** Resolves when every accepted document is queued; rejects if the queue is unreachable. */
+  queued: Promise<void>;
+  accepted: number;
+  rejections: Rejection[];
+}
+
+/** The one path every door shares: validate each document, count and explain refusals, batch the rest. */
+export class Intake {
+  constructor(
+    private readonly batcher: Batcher,
+    private readonly metrics: Metrics | undefined,
+    private readonly opts: IntakeOptions = {},
+  ) {}
+
+  submit(door: Door, texts: readonly string[]): IntakeResult {
+    const now = this.opts.now?.();
+    const docs: SlimDoc[] = [];
+    const rejections: Rejection[] = [];
+    let inProgress = 0;
+    for (const text of texts) {
+      const r = parseDocument(text, { now, maxFutureSeconds: this.opts.maxFutureSeconds });
+      if (r.ok) {
+        for (const d of r.docs) docs.push(d);
+        inProgress += r.inProgress;
+      } else {
+        rejections.push(r.rejection);
+        this.metrics?.documentsRejected.inc({ door, code: r.rejection.code });
+      }
+    }
+    this.metrics?.documentsReceived.inc({ door }, texts.length);
+    if (inProgress) this.metrics?.inProgress.inc({ door }, inProgress);
+    const accepted = texts.length - rejections.length;
+    const queued = this.batcher.add(docs).then(() => {
+      this.metrics?.documentsAccepted.inc({ door }, accepted);
+    });
+    return { queued, accepted, rejections };
+  }
+}

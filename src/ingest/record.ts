@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/**
+ * The slim form of a segment or subsegment that travels in ingest jobs: only what aggregation needs,
+ * with short keys because hundreds of them go into every job. Annotations, metadata, http details and
+ * causes are validated at the door and not carried further.
+ */
+export interface SlimEntity {
+  /** id (lower-case hex) */
+  i: string;
+  /** name */
+  n: string;
+  /** start_time, epoch seconds */
+  s: number;
+  /** end_time, epoch seconds */
+  e: number;
+  /** outcome flags: FLAG_ERROR | FLAG_THROTTLE | FLAG_FAULT */
+  f?: number;
+  /** namespace of a downstream call: 'r' remote, 'a' aws; absent for local work */
+  ns?: 'r' | 'a';
+  /** node type: a segment's origin, or the inferred AWS type of an aws call */
+  ty?: string;
+  /** 1 when the downstream is traced and will send its own segment with parent_id = i */
+  tr?: 1;
+  /** 1 on an embedded subsegment that says it was also sent alone (streamed): it is de-duplicated */
+  st?: 1;
+  /** child subsegments */
+  c?: SlimEntity[];
+}
+
+/** A whole document: a segment ('s') or an independent subsegment ('x'). */
+export interface SlimDoc extends SlimEntity {
+  k: 's' | 'x';
+  /** trace_id */
+  t: string;
+  /** parent_id: the caller's subsegment for a segment; the parent (sub)segment for a subsegment */
+  p?: string;
+}
+
+export const FLAG_ERROR = 1;
+export const FLAG_THROTTLE = 2;
+export const FLAG_FAULT = 4;
+
+const entityShape = {
+  i: z.string().min(1).max(64),
+  n: z.string().max(250),
+  s: z.number(),
+  e: z.number(),
+  f: z.number().int().min(0).max(7).optional(),
+  ns: z.enum(['r', 'a']).optional(),
+  ty: z.string().max(250).optional(),
+  tr: z.literal(1).optional(),
+  st: z.literal(1).optional(),
+};
+
+export const slimEntitySchema: z.ZodType<SlimEntity> = z.lazy(() =>
+  z.object({ ...entityShape, c: z.array(slimEntitySchema).optional() }),
+) as z.ZodType<SlimEntity>;
+
+export const slimDocSchema: z.ZodType<SlimDoc> = z.object({
+  ...entityShape,
+  c: z.array(slimEntitySchema).optional(),
+  k: z.enum(['s', 'x']),
+  t: z.string().min(1).max(64),
+  p: z.string().max(64).optional(),
+}) as z.ZodType<SlimDoc>;
+
+/** Payload of one ingest job. `id` is stable across retries: it keys the exactly-once markers. */
+export const ingestJobSchema = z.object({
+  id: z.string().min(1).max(128),
+  docs: z.array(slimDocSchema),
+});
+export type IngestJob = z.infer<typeof ingestJobSchema>;

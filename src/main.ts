@@ -1,0 +1,48 @@
+import { createLogger } from './obs/log.js';
+import { createMetrics } from './obs/metrics.js';
+import { loadConfig } from './config/load.js';
+import { resolveRedis } from './redis/resolve.js';
+import { startServer, startWorker, type Running } from './runtime.js';
+import { AppError } from './util/errors.js';
+
+export type Role = 'all' | 'server' | 'worker';
+
+/**
+ * The composition root for long-running processes: reads the environment, finds Redis, starts the
+ * requested halves, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, flush open batches,
+ * finish active jobs).
+ */
+export async function run(role: Role, opts: { config?: string }): Promise<void> {
+  let cfg;
+  try {
+    cfg = loadConfig({ file: opts.config, env: process.env });
+  } catch (err) {
+    console.error(err instanceof AppError ? err.message : String(err));
+    process.exit(2);
+  }
+  const log = createLogger(cfg.logLevel);
+  let redis;
+  try {
+    redis = await resolveRedis({ configured: cfg.redisUrl, fromEnv: Boolean(process.env.REDIS_URL), dataDir: '.data/redis' });
+  } catch (err) {
+    console.error(err instanceof AppError ? err.message : String(err));
+    process.exit(2);
+  }
+  log.info({ redis: redis.url.replace(/\/\/[^@]*@/, '//***@'), source: redis.source, role, keyPrefix: cfg.keyPrefix }, 'starting');
+  const metrics = createMetrics();
+  const parts: Running[] = [];
+  if (role !== 'worker') parts.push(await startServer(cfg, redis.url, log, metrics));
+  if (role !== 'server') parts.push(await startWorker(cfg, redis.url, log, metrics));
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    for (const p of parts) await p.close();
+    await redis.stop();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}

@@ -1,0 +1,27 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The process's metrics; names are `trace_insights_*`, labels bounded. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'trace_insights_' });
+  const m = {
+    registry,
+    documentsReceived: new Counter({ name: 'trace_insights_documents_received_total', help: 'Segment documents received, by door', labelNames: ['door'] as const, registers: [registry] }),
+    documentsAccepted: new Counter({ name: 'trace_insights_documents_accepted_total', help: 'Documents accepted and queued, by door', labelNames: ['door'] as const, registers: [registry] }),
+    documentsRejected: new Counter({ name: 'trace_insights_documents_rejected_total', help: 'Documents refused, by door and reason', labelNames: ['door', 'code'] as const, registers: [registry] }),
+    inProgress: new Counter({ name: 'trace_insights_documents_in_progress_total', help: 'In-progress placeholders accepted but not counted', labelNames: ['door'] as const, registers: [registry] }),
+    datagramsDropped: new Counter({ name: 'trace_insights_udp_datagrams_dropped_total', help: 'UDP datagrams dropped before parsing, by reason', labelNames: ['reason'] as const, registers: [registry] }),
+    batchesEnqueued: new Counter({ name: 'trace_insights_batches_enqueued_total', help: 'Ingest jobs added to the queue', registers: [registry] }),
+    batchSize: new Histogram({ name: 'trace_insights_batch_documents', help: 'Documents per ingest job', buckets: [1, 10, 50, 100, 250, 500, 1000, 5000], registers: [registry] }),
+    enqueueFailures: new Counter({ name: 'trace_insights_enqueue_failures_total', help: 'Batches that could not be queued (Redis unreachable)', registers: [registry] }),
+    entitiesCounted: new Counter({ name: 'trace_insights_entities_counted_total', help: 'Segments and streamed subsegments counted by workers', registers: [registry] }),
+    duplicates: new Counter({ name: 'trace_insights_duplicates_total', help: 'Entities dropped as already counted', registers: [registry] }),
+    batchesReplayed: new Counter({ name: 'trace_insights_batches_already_applied_total', help: 'Window applications skipped because a retried job had applied them', registers: [registry] }),
+    parked: new Counter({ name: 'trace_insights_subsegments_parked_total', help: 'Independent subsegments parked until their segment arrives', registers: [registry] }),
+    deadLettered: new Counter({ name: 'trace_insights_jobs_dead_lettered_total', help: 'Jobs with invalid payloads, dead-lettered', labelNames: ['queue'] as const, registers: [registry] }),
+    watermark: new Gauge({ name: 'trace_insights_watermark_seconds', help: 'Largest event time applied by this worker', registers: [registry] }),
+  };
+  return m;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

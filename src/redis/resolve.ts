@@ -1,0 +1,79 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { AppError } from '../util/errors.js';
+
+export interface ResolvedRedis {
+  url: string;
+  /** How it was found, for the start-up log line. */
+  source: 'REDIS_URL' | 'config' | 'local' | 'private';
+  /** Stops a private redis-server we started (no-op otherwise). */
+  stop: () => Promise<void>;
+}
+
+async function reachable(url: string, timeoutMs = 1000): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Finds Redis the way DEVELOPERS.md promises: REDIS_URL (or the config file's redisUrl) when set, else
+ * 127.0.0.1:6379, else a private redis-server (data kept under dataDir), else one clear error.
+ */
+export async function resolveRedis(opts: { configured: string | null; fromEnv: boolean; dataDir: string }): Promise<ResolvedRedis> {
+  const none = async () => undefined;
+  if (opts.configured) return { url: opts.configured, source: opts.fromEnv ? 'REDIS_URL' : 'config', stop: none };
+  const local = 'redis://127.0.0.1:6379';
+  if (await reachable(local)) return { url: local, source: 'local', stop: none };
+  const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
+  const bin = which.stdout.trim();
+  if (!bin) {
+    throw new AppError(
+      'redis_missing',
+      'trace-insights: no Redis at 127.0.0.1:6379 and no redis-server installed — set REDIS_URL=redis://host:port, install Redis (apt-get install redis-server, brew install redis), or run `docker compose up`.',
+    );
+  }
+  mkdirSync(opts.dataDir, { recursive: true });
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    bin,
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', opts.dataDir, '--appendonly', 'yes', '--save', '', '--maxmemory-policy', 'noeviction', '--hash-max-listpack-entries', '512'],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50 && !(await reachable(url, 200)); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!(await reachable(url))) {
+    child.kill('SIGKILL');
+    throw new AppError('redis_missing', `trace-insights: started ${bin} on port ${port} but it did not answer; set REDIS_URL instead.`);
+  }
+  return {
+    url,
+    source: 'private',
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

@@ -1,0 +1,127 @@
+import { serve, type ServerType } from '@hono/node-server';
+import { Worker } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Config } from './config/schema.js';
+import { connect } from './redis/connect.js';
+import { keySpace } from './aggregate/keys.js';
+import { AggregateStore } from './aggregate/store.js';
+import { AggregateReader } from './aggregate/read.js';
+import { Batcher } from './ingest/batcher.js';
+import { Intake } from './ingest/intake.js';
+import { UdpListener } from './ingest/udp.js';
+import { createApp } from './api/app.js';
+import { QUEUE, bullPrefix, ingestQueue } from './queue/queues.js';
+import type { Metrics } from './obs/metrics.js';
+import { ingestProcessor, redisDeadLetter } from '../jobs/ingest.js';
+
+export interface Running {
+  /** Stops everything this half started; runs every step even if one fails; idempotent. */
+  close(): Promise<void>;
+}
+
+export interface ServerHalf extends Running {
+  httpPort: number;
+  udpPort: number;
+  intake: Intake;
+  batcher: Batcher;
+}
+
+async function closeAll(log: Logger, steps: Array<[string, () => Promise<unknown> | unknown]>): Promise<void> {
+  for (const [name, step] of steps) {
+    try {
+      await step();
+    } catch (err) {
+      log.warn({ err, step: name }, 'shutdown step failed');
+    }
+  }
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let p: Promise<void> | undefined;
+  return () => (p ??= fn());
+}
+
+/** HTTP + UDP doors: validate, batch, queue. */
+export async function startServer(cfg: Config, redisUrl: string, log: Logger, metrics: Metrics): Promise<ServerHalf> {
+  const queueRedis = connect(redisUrl, 'request');
+  const readRedis = connect(redisUrl, 'request');
+  queueRedis.on('error', (err) => log.debug({ err: err.message }, 'queue redis error'));
+  readRedis.on('error', (err) => log.debug({ err: err.message }, 'read redis error'));
+  await Promise.all([waitReady(queueRedis), waitReady(readRedis)]);
+  const queue = ingestQueue(queueRedis, cfg.keyPrefix);
+  const batcher = new Batcher({
+    maxSegments: cfg.batch.maxSegments,
+    maxWaitMs: cfg.batch.maxWaitMs,
+    enqueue: async (job) => {
+      try {
+        await queue.add('batch', job, { jobId: job.id });
+        metrics.batchesEnqueued.inc();
+        metrics.batchSize.observe(job.docs.length);
+      } catch (err) {
+        metrics.enqueueFailures.inc();
+        throw err;
+      }
+    },
+  });
+  const intake = new Intake(batcher, metrics, { now: () => Date.now() / 1000, maxFutureSeconds: 900 });
+  const ready = () => queueRedis.status === 'ready' && readRedis.status === 'ready';
+  const reader = new AggregateReader(readRedis, keySpace(cfg.keyPrefix), cfg.windowSeconds);
+  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes });
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: cfg.port, hostname: cfg.host }, () => resolve(s));
+  });
+  const httpPort = (server.address() as { port: number }).port;
+  const udp = new UdpListener({ host: cfg.host, port: cfg.udpPort, receiveBufferBytes: cfg.udp.receiveBufferBytes }, intake, log.child({ component: 'udp' }), metrics);
+  const udpPort = await udp.start();
+  log.info({ httpPort, udpPort }, 'listening');
+  return {
+    httpPort,
+    udpPort,
+    intake,
+    batcher,
+    close: once(() =>
+      closeAll(log, [
+        ['udp', () => udp.close()],
+        ['http', () => new Promise<void>((resolve) => server.close(() => resolve()))],
+        ['batcher', () => batcher.close()],
+        ['queue', () => queue.close()],
+        ['redis', () => Promise.all([queueRedis.quit().catch(() => queueRedis.disconnect()), readRedis.quit().catch(() => readRedis.disconnect())])],
+      ]),
+    ),
+  };
+}
+
+function waitReady(r: ReturnType<typeof connect>): Promise<void> {
+  if (r.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => r.once('ready', () => resolve()));
+}
+
+/** The aggregation worker: any number of these, on any machines, share one Redis. */
+export async function startWorker(cfg: Config, redisUrl: string, log: Logger, metrics: Metrics): Promise<Running> {
+  const redis = connect(redisUrl, 'worker');
+  redis.on('error', (err) => log.debug({ err: err.message }, 'worker redis error'));
+  const keys = keySpace(cfg.keyPrefix);
+  const store = new AggregateStore(redis, keys, {
+    windowSeconds: cfg.windowSeconds,
+    retentionSeconds: cfg.retentionSeconds,
+    dedupeTtlSeconds: cfg.dedupeTtlSeconds,
+    markerTtlSeconds: cfg.markerTtlSeconds,
+  });
+  const worker = new Worker(QUEUE.ingest, ingestProcessor({ store, deadLetter: redisDeadLetter(redis, keys.deadLetters(), cfg.retentionSeconds), metrics }), {
+    connection: connect(redisUrl, 'worker'),
+    prefix: bullPrefix(cfg.keyPrefix),
+    concurrency: cfg.worker.concurrency,
+  });
+  worker.on('failed', (job, err) => log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'ingest job failed'));
+  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  await worker.waitUntilReady();
+  log.info({ concurrency: cfg.worker.concurrency }, 'worker running');
+  return {
+    close: once(() =>
+      closeAll(log, [
+        ['worker', () => worker.close()],
+        ['redis', () => redis.quit().catch(() => redis.disconnect())],
+      ]),
+    ),
+  };
+}
