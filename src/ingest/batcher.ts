@@ -18,6 +18,8 @@ interface Pending {
   done: Promise<void>;
   settle: (err?: unknown) => void;
   timer?: NodeJS.Timeout;
+  /** a caller asked for the batch to go as soon as the one in flight is queued */
+  eager?: boolean;
 }
 
 function newPending(): Pending {
@@ -46,8 +48,12 @@ export class Batcher {
     this.idPrefix = opts.idPrefix ?? randomUUID();
   }
 
-  /** Adds documents; resolves when the batch holding them is queued. */
-  add(docs: readonly SlimDoc[]): Promise<void> {
+  /**
+   * Adds documents; resolves when the batch holding them is queued. With `eager`, the batch goes out at
+   * once when no other batch is being queued (group commit): a lone request waits for nothing, while
+   * under load requests pile into the batch that is waiting, so jobs stay large.
+   */
+  add(docs: readonly SlimDoc[], opts: { eager?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('batcher is closed'));
     if (docs.length === 0) return Promise.resolve();
     // Every batch the documents land in must be queued before the caller hears "done".
@@ -63,6 +69,10 @@ export class Batcher {
       this.pending.timer = setTimeout(() => this.flush(), this.opts.maxWaitMs);
     }
     if (this.pending.docs.length === 0) touched.pop();
+    else if (opts.eager) {
+      if (this.inFlight.size === 0) void this.flush();
+      else this.pending.eager = true;
+    }
     return touched.length === 1 ? touched[0]! : Promise.all(touched).then(() => undefined);
   }
 
@@ -87,7 +97,10 @@ export class Batcher {
       p = Promise.resolve();
     }
     this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    void p.finally(() => {
+      this.inFlight.delete(p);
+      if (this.inFlight.size === 0 && this.pending.eager && this.pending.docs.length) void this.flush();
+    });
     return p;
   }
 

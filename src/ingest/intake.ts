@@ -44,7 +44,8 @@ export class Intake {
     this.metrics?.documentsReceived.inc({ door }, texts.length);
     if (inProgress) this.metrics?.inProgress.inc({ door }, inProgress);
     const accepted = texts.length - rejections.length;
-    const queued = this.batcher.add(docs).then(() => {
+    // A request/response door waits for its documents to be durable: queue them without delay when idle.
+    const queued = this.batcher.add(docs, { eager: door === 'http' }).then(() => {
       this.metrics?.documentsAccepted.inc({ door }, accepted);
     });
     return { queued, accepted, rejections };
