@@ -1,4 +1,5 @@
-import { independentSubsegmentSchema, segmentSchema, type SubsegmentDoc } from '../xray/segment-schema.js';
+import { independentSubsegmentSchema, segmentSchema, type IndependentSubsegmentDoc, type SegmentDoc, type SubsegmentDoc } from '../xray/segment-schema.js';
+import { certainlyValidIndependentSubsegment, certainlyValidSegment } from '../xray/fast-check.js';
 import { FLAG_ERROR, FLAG_FAULT, FLAG_THROTTLE, type SlimDoc, type SlimEntity } from './record.js';
 
 /** X-Ray's per-document limit (reference §1.9). */
@@ -129,22 +130,28 @@ function codeForPath(path: string): RejectCode {
 }
 
 /** Validates one parsed JSON value as a segment or independent subsegment document. */
-function parseObject(value: unknown, opts: ParseOptions, rawId: string | undefined): ParseResult {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return reject('InvalidSegment', 'document must be a JSON object', rawId);
+function parseObject(value: unknown, opts: ParseOptions, rawId: () => string | undefined): ParseResult {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return reject('InvalidSegment', 'document must be a JSON object', rawId());
   const obj = value as Record<string, unknown>;
-  const id = typeof obj.id === 'string' ? obj.id : rawId;
+  const id = typeof obj.id === 'string' ? obj.id : rawId();
   if (obj.id === undefined) return reject('MissingId', 'document has no "id"', undefined);
   if (depthOf(obj, 0) > MAX_DEPTH) return reject('TooDeep', `subsegments are nested deeper than ${MAX_DEPTH} levels`, id);
   const annotations = annotationCount(obj);
   if (annotations > MAX_ANNOTATIONS) return reject('TooManyAnnotations', `${annotations} annotations (at most ${MAX_ANNOTATIONS} per document)`, id);
 
   const independent = obj.type === 'subsegment';
-  const parsed = independent ? independentSubsegmentSchema.safeParse(obj) : segmentSchema.safeParse(obj);
-  if (!parsed.success) {
-    const { path, message } = firstIssue(parsed.error);
-    return reject(codeForPath(path), `${path || 'document'}: ${message}`, id);
+  // The fast check vouches for the common shapes; zod judges (and explains) everything else.
+  let doc: SegmentDoc | IndependentSubsegmentDoc;
+  if (independent ? certainlyValidIndependentSubsegment(obj) : certainlyValidSegment(obj)) {
+    doc = obj as unknown as SegmentDoc;
+  } else {
+    const parsed = independent ? independentSubsegmentSchema.safeParse(obj) : segmentSchema.safeParse(obj);
+    if (!parsed.success) {
+      const { path, message } = firstIssue(parsed.error);
+      return reject(codeForPath(path), `${path || 'document'}: ${message}`, id);
+    }
+    doc = parsed.data;
   }
-  const doc = parsed.data;
   const inProgress = { n: 0 };
   if (doc.in_progress === true || doc.end_time === undefined) {
     if (doc.end_time === undefined && doc.in_progress !== true) return reject('InvalidTimestamp', 'end_time is required unless in_progress is true', id);
@@ -206,7 +213,7 @@ export function parseDocument(text: string, opts: ParseOptions = {}): ParseResul
     const docs: SlimDoc[] = [];
     let inProgress = 0;
     for (const item of value) {
-      const r = parseObject(item, opts, undefined);
+      const r = parseObject(item, opts, () => undefined);
       if (!r.ok) return r;
       if (r.docs[0] && r.docs[0].k !== 'x') return reject('InvalidSegment', 'an array may hold only independent subsegments', r.docs[0].i);
       docs.push(...r.docs);
@@ -214,5 +221,5 @@ export function parseDocument(text: string, opts: ParseOptions = {}): ParseResul
     }
     return { ok: true, docs, inProgress };
   }
-  return parseObject(value, opts, sniffId(text));
+  return parseObject(value, opts, () => sniffId(text));
 }

@@ -161,3 +161,5 @@ export const independentSubsegmentSchema = z.looseObject({
   traced: z.boolean().optional(),
   subsegments: z.array(subsegmentSchema).optional(),
 });
+
+export type IndependentSubsegmentDoc = z.infer<typeof independentSubsegmentSchema>;
