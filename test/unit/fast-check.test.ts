@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { certainlyValidIndependentSubsegment, certainlyValidSegment } from '../../src/xray/fast-check.js';
+import { independentSubsegmentSchema, segmentSchema } from '../../src/xray/segment-schema.js';
+import { Rng } from '../../src/sim/random.js';
+import { SHOP, traffic } from '../../src/sim/traffic.js';
+
+const captures = resolve(import.meta.dirname, '../../../shared/captures');
+
+function captureDocs(): Array<Record<string, unknown>> {
+  return readFileSync(resolve(captures, 'udp-all-datagrams.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"raw"'))
+    .map((l) => {
+      const raw = (JSON.parse(l) as { raw: string }).raw;
+      return JSON.parse(raw.slice(raw.indexOf('\n') + 1)) as Record<string, unknown>;
+    });
+}
+
+const WEIRD: unknown[] = [null, 0, -1, 1.5, 1e12, 'x', '', 'ABCDEF0123456789', 'z'.repeat(300), 'q'.repeat(10_001), true, false, [], [1], {}, { a: 1 }, 1795595385.1];
+
+/** Every path to a value inside an object tree. */
+function paths(v: unknown, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> {
+  if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      const p = [...prefix, Array.isArray(v) ? Number(k) : k];
+      out.push(p);
+      paths(x, p, out);
+    }
+  }
+  return out;
+}
+
+function mutate(doc: Record<string, unknown>, rng: Rng): Record<string, unknown> {
+  const copy = structuredClone(doc);
+  const all = paths(copy);
+  const n = 1 + Math.floor(rng.next() * 3);
+  for (let i = 0; i < n && all.length; i++) {
+    const p = rng.pick(all);
+    let parent: any = copy;
+    for (const k of p.slice(0, -1)) parent = parent?.[k];
+    if (!parent || typeof parent !== 'object') continue;
+    const last = p[p.length - 1]!;
+    const r = rng.next();
+    if (r < 0.15) delete parent[last];
+    else if (r < 0.25) parent[`extra_${i}`] = rng.pick(WEIRD);
+    else parent[last] = rng.pick(WEIRD);
+  }
+  return copy;
+}
+
+describe('fast structural check vs the zod schemas (differential)', () => {
+  it('accepts the SDK captures and simulated traffic, as zod does', () => {
+    const gen = traffic({ seed: 3, services: SHOP, entry: 'api-gateway', startTime: 1_790_000_000, rate: 50 });
+    const docs = [...captureDocs()];
+    for (let i = 0; i < 200; i++) docs.push(...gen.next().value!.docs);
+    let fast = 0;
+    for (const d of docs) {
+      const independent = d.type === 'subsegment';
+      const zodOk = (independent ? independentSubsegmentSchema : segmentSchema).safeParse(d).success;
+      expect(zodOk).toBe(true);
+      if (independent ? certainlyValidIndependentSubsegment(d) : certainlyValidSegment(d)) fast++;
+    }
+    // the fast path must actually carry the common case, or it is not worth having
+    expect(fast / docs.length).toBeGreaterThan(0.9);
+  });
+
+  it('never vouches for a document zod rejects (20,000 random mutations)', () => {
+    const rng = new Rng(42);
+    const gen = traffic({ seed: 5, services: SHOP, entry: 'api-gateway', startTime: 1_790_000_000, rate: 50 });
+    const seeds = [...captureDocs()];
+    for (let i = 0; i < 100; i++) seeds.push(...gen.next().value!.docs);
+    let vouched = 0;
+    let rejected = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const d = mutate(rng.pick(seeds), rng);
+      const independent = d.type === 'subsegment';
+      const fastOk = independent ? certainlyValidIndependentSubsegment(d) : certainlyValidSegment(d);
+      const zod = (independent ? independentSubsegmentSchema : segmentSchema).safeParse(d);
+      if (!zod.success) rejected++;
+      if (fastOk) {
+        vouched++;
+        if (!zod.success) throw new Error(`fast check accepted what zod rejects: ${JSON.stringify(zod.error.issues[0])} in ${JSON.stringify(d).slice(0, 500)}`);
+      }
+    }
+    // the mutations must exercise both sides
+    expect(vouched).toBeGreaterThan(1000);
+    expect(rejected).toBeGreaterThan(1000);
+  });
+});
