@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ingestJobSchema } from '../src/ingest/record.js';
+import { parseIngestJob } from '../src/ingest/record.js';
 import type { AggregateStore, ApplyResult } from '../src/aggregate/store.js';
 import type { Metrics } from '../src/obs/metrics.js';
 
@@ -14,9 +14,9 @@ export interface IngestProcessorDeps {
 /** Processor of the "ingest" queue: validate the payload, apply it, report what it did. */
 export function ingestProcessor(deps: IngestProcessorDeps) {
   return async (job: Job): Promise<ApplyResult> => {
-    const payload = ingestJobSchema.safeParse(job.data);
+    const payload = parseIngestJob(job.data);
     if (!payload.success) {
-      const reason = payload.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      const reason = payload.reason;
       await deps.deadLetter(job, reason);
       deps.metrics?.deadLettered.inc({ queue: 'ingest' });
       throw new UnrecoverableError(`invalid ingest payload: ${reason}`);

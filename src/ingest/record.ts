@@ -71,3 +71,41 @@ export const ingestJobSchema = z.object({
   docs: z.array(slimDocSchema),
 });
 export type IngestJob = z.infer<typeof ingestJobSchema>;
+
+const isEntity = (e: unknown, depth: number): boolean => {
+  if (typeof e !== 'object' || e === null || Array.isArray(e) || depth > 64) return false;
+  const x = e as Record<string, unknown>;
+  if (typeof x.i !== 'string' || x.i.length < 1 || x.i.length > 64) return false;
+  if (typeof x.n !== 'string' || x.n.length > 250) return false;
+  if (!Number.isFinite(x.s) || !Number.isFinite(x.e)) return false;
+  if (x.f !== undefined && !(Number.isInteger(x.f) && (x.f as number) >= 0 && (x.f as number) <= 7)) return false;
+  if (x.ns !== undefined && x.ns !== 'r' && x.ns !== 'a') return false;
+  if (x.ty !== undefined && !(typeof x.ty === 'string' && x.ty.length <= 250)) return false;
+  if ((x.tr !== undefined && x.tr !== 1) || (x.st !== undefined && x.st !== 1)) return false;
+  if (x.c !== undefined) {
+    if (!Array.isArray(x.c)) return false;
+    for (const c of x.c) if (!isEntity(c, depth + 1)) return false;
+  }
+  return true;
+};
+
+const isDoc = (doc: unknown): boolean => {
+  if (!isEntity(doc, 0)) return false;
+  const x = doc as Record<string, unknown>;
+  return (x.k === 's' || x.k === 'x') && typeof x.t === 'string' && x.t.length >= 1 && x.t.length <= 64 && (x.p === undefined || (typeof x.p === 'string' && x.p.length <= 64));
+};
+
+/**
+ * Validates an ingest job's payload against ingestJobSchema. A structural pass that mirrors the schema
+ * covers the well-formed case (every job our doors write) at a fraction of zod's cost; a payload it
+ * doubts goes to zod, which decides and gives the reason (test/unit/record.test.ts keeps them in step).
+ */
+export function parseIngestJob(data: unknown): { success: true; data: IngestJob } | { success: false; reason: string } {
+  const d = data as { id?: unknown; docs?: unknown } | null;
+  if (d && typeof d === 'object' && typeof d.id === 'string' && d.id.length >= 1 && d.id.length <= 128 && Array.isArray(d.docs) && d.docs.every(isDoc)) {
+    return { success: true, data: data as IngestJob };
+  }
+  const r = ingestJobSchema.safeParse(data);
+  if (r.success) return { success: true, data: r.data };
+  return { success: false, reason: r.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+}
