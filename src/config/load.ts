@@ -63,7 +63,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const sources = new Map<string, string>();
   for (const [name, path] of Object.entries(envMap)) {
     const v = opts.env?.[name];
-    if (v !== undefined && v !== '') {
+    // Blank counts as unset: Number(' ') is 0, and PORT=' ' must not quietly mean "any free port".
+    if (v !== undefined && v.trim() !== '') {
       setPath(fromEnv, path, v);
       sources.set(path, name);
     }
