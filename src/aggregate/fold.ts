@@ -142,64 +142,77 @@ interface CallerSub {
   window: number;
 }
 
+/** Per-batch state of fold(), passed around instead of closures (this is the worker's hot loop). */
+interface FoldState {
+  deltas: Deltas;
+  owned: ReadonlySet<string>;
+  used: Set<string>;
+  windowSeconds: number;
+  callers: Map<string, CallerSub>;
+}
+
+/** True the first time an owned member is met in this batch: a member in a batch twice counts once. */
+function take(st: FoldState, member: string): boolean {
+  if (!st.owned.has(member) || st.used.has(member)) return false;
+  st.used.add(member);
+  return true;
+}
+
+/**
+ * Walks a segment's subsegments, counting its outermost calls on edges. `counting` is false inside a
+ * resent segment, until a streamed subsegment this batch owns.
+ */
+function walkCalls(st: FoldState, trace: string, node: string, e: SlimEntity, inCall: boolean, counting: boolean, calls: SlimEntity[]): void {
+  const children = e.c;
+  if (!children) return;
+  for (let i = 0; i < children.length; i++) {
+    const c = children[i]!;
+    let counts = counting;
+    if (c.st) {
+      if (!take(st, memberOf(trace, c.i))) {
+        if (c.ns && !inCall) calls.push(c); // counted already, but still explains the fault and the time
+        continue;
+      }
+      counts = true;
+    }
+    if (c.ns && !inCall) {
+      calls.push(c);
+      if (counts) {
+        const cw = windowOf(c.s, st.windowSeconds);
+        const d = windowDelta(st.deltas, cw);
+        const edge = edgeId(node, aliasNode(c));
+        addRequest(d.edges, edge, c.f ?? 0, c.e - c.s);
+        if (c.e > d.maxEventTime) d.maxEventTime = c.e;
+        if (c.tr) st.callers.set(`${trace}/${c.i}`, { edge, window: cw });
+      }
+      walkCalls(st, trace, node, c, true, counts, calls);
+    } else walkCalls(st, trace, node, c, inCall, counts, calls);
+  }
+}
+
 /**
  * @param owned members this batch may count (the claim's answer); a member not in it is a duplicate.
  */
 export function fold(segments: readonly SlimDoc[], owned: ReadonlySet<string>, windowSeconds: number): Deltas {
-  const deltas: Deltas = new Map();
-  const callers = new Map<string, CallerSub>();
+  const st: FoldState = { deltas: new Map(), owned, used: new Set(), windowSeconds, callers: new Map() };
   const callees: Array<{ trace: string; parent: string; node: string; window: number }> = [];
 
-  // The same entity can be in a batch twice (a resend, or a streamed subsegment and its embedded copy):
-  // only its first occurrence counts.
-  const used = new Set<string>();
-  const take = (m: string) => {
-    if (!owned.has(m) || used.has(m)) return false;
-    used.add(m);
-    return true;
-  };
   for (const seg of segments) {
     const node = nodeId(seg.ty ?? '', seg.n);
     const w = windowOf(seg.s, windowSeconds);
-    const segOwned = take(memberOf(seg.t, seg.i));
+    const segOwned = take(st, memberOf(seg.t, seg.i));
     const calls: SlimEntity[] = [];
-
-    // `counting` is false inside a resent segment, until a streamed subsegment this batch owns.
-    const walk = (e: SlimEntity, inCall: boolean, counting: boolean) => {
-      if (!e.c) return;
-      for (const c of e.c) {
-        let counts = counting;
-        if (c.st) {
-          if (!take(memberOf(seg.t, c.i))) {
-            if (c.ns && !inCall) calls.push(c); // counted already, but still explains the fault and the time
-            continue;
-          }
-          counts = true;
-        }
-        if (c.ns && !inCall) {
-          calls.push(c);
-          if (counts) {
-            const cw = windowOf(c.s, windowSeconds);
-            const d = windowDelta(deltas, cw);
-            const edge = edgeId(node, aliasNode(c));
-            addRequest(d.edges, edge, c.f ?? 0, c.e - c.s);
-            d.maxEventTime = Math.max(d.maxEventTime, c.e);
-            if (c.tr) callers.set(`${seg.t}/${c.i}`, { edge, window: cw });
-          }
-          walk(c, true, counts);
-        } else walk(c, inCall, counts);
-      }
-    };
-    walk(seg, false, segOwned);
+    walkCalls(st, seg.t, node, seg, false, segOwned, calls);
     if (!segOwned) continue;
 
-    const d = windowDelta(deltas, w);
-    d.maxEventTime = Math.max(d.maxEventTime, seg.e);
+    const d = windowDelta(st.deltas, w);
+    if (seg.e > d.maxEventTime) d.maxEventTime = seg.e;
     const flags = seg.f ?? 0;
     const duration = seg.e - seg.s;
     const stats = addRequest(d.nodes, node, flags, duration);
     if (flags & FLAG_FAULT) {
-      const passed = calls.some((c) => (c.f ?? 0) & FLAG_FAULT);
+      let passed = false;
+      for (const c of calls) if ((c.f ?? 0) & FLAG_FAULT) passed = true;
       const f = passed ? F.passedFault : F.ownFault;
       stats.set(f, (stats.get(f) ?? 0) + 1);
     }
@@ -212,16 +225,16 @@ export function fold(segments: readonly SlimDoc[], owned: ReadonlySet<string>, w
   // Links between a traced call and its callee's segment, matched here when both are in the batch.
   for (const c of callees) {
     const key = `${c.trace}/${c.parent}`;
-    const caller = callers.get(key);
+    const caller = st.callers.get(key);
     if (caller) {
-      const d = windowDelta(deltas, caller.window);
+      const d = windowDelta(st.deltas, caller.window);
       const link = `${caller.edge}>${c.node}`;
       d.links.set(link, (d.links.get(link) ?? 0) + 1);
-      callers.delete(key);
-    } else windowDelta(deltas, c.window).pendingCallees.set(c.parent, c.node);
+      st.callers.delete(key);
+    } else windowDelta(st.deltas, c.window).pendingCallees.set(c.parent, c.node);
   }
-  for (const [key, caller] of callers) {
-    windowDelta(deltas, caller.window).pendingCallers.set(key.slice(key.indexOf('/') + 1), caller.edge);
+  for (const [key, caller] of st.callers) {
+    windowDelta(st.deltas, caller.window).pendingCallers.set(key.slice(key.indexOf('/') + 1), caller.edge);
   }
-  return deltas;
+  return st.deltas;
 }

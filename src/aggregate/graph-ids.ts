@@ -11,8 +11,20 @@ export interface NodeRef {
   name: string;
 }
 
+const ids = new Map<string, string>();
+const NEEDS_ESCAPE = /[%|>]/;
+
 export function nodeId(type: string, name: string): string {
-  return `${esc(type)}|${esc(name)}`;
+  // hot path (every segment and call): escape only when needed, and remember recent answers
+  if (!NEEDS_ESCAPE.test(type) && !NEEDS_ESCAPE.test(name)) return `${type}|${name}`;
+  const key = `${type}\u0000${name}`;
+  let id = ids.get(key);
+  if (id === undefined) {
+    if (ids.size > 10_000) ids.clear();
+    id = `${esc(type)}|${esc(name)}`;
+    ids.set(key, id);
+  }
+  return id;
 }
 
 export function parseNodeId(id: string): NodeRef {
