@@ -15,7 +15,8 @@ export interface IntakeResult {
   /** Resolves when every accepted document is queued; rejects if the queue is unreachable. */
   queued: Promise<void>;
   accepted: number;
-  rejections: Rejection[];
+  /** each refusal, with the position of its document in the submitted list */
+  rejections: Array<Rejection & { index: number }>;
 }
 
 /** The one path every door shares: validate each document, count and explain refusals, batch the rest. */
@@ -29,15 +30,15 @@ export class Intake {
   submit(door: Door, texts: readonly string[]): IntakeResult {
     const now = this.opts.now?.();
     const docs: SlimDoc[] = [];
-    const rejections: Rejection[] = [];
+    const rejections: IntakeResult['rejections'] = [];
     let inProgress = 0;
-    for (const text of texts) {
-      const r = parseDocument(text, { now, maxFutureSeconds: this.opts.maxFutureSeconds });
+    for (let index = 0; index < texts.length; index++) {
+      const r = parseDocument(texts[index]!, { now, maxFutureSeconds: this.opts.maxFutureSeconds });
       if (r.ok) {
         for (const d of r.docs) docs.push(d);
         inProgress += r.inProgress;
       } else {
-        rejections.push(r.rejection);
+        rejections.push({ ...r.rejection, index });
         this.metrics?.documentsRejected.inc({ door, code: r.rejection.code });
       }
     }
