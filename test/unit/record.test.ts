@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ingestJobSchema, parseIngestJob } from '../../src/ingest/record.js';
+import { ingestJobSchema, parseIngestJob, type SlimDoc } from '../../src/ingest/record.js';
 import { parseDocument } from '../../src/ingest/parse.js';
 import { Rng } from '../../src/sim/random.js';
 import { SHOP, traffic } from '../../src/sim/traffic.js';
@@ -8,7 +8,7 @@ const WEIRD: unknown[] = [null, 0, -1, 1.5, 8, 'x', '', 'r', 'a', 's', 'y'.repea
 
 describe('ingest job payload validation', () => {
   const gen = traffic({ seed: 9, services: SHOP, entry: 'api-gateway', startTime: 1_790_000_000, rate: 50 });
-  const docs = [];
+  const docs: SlimDoc[] = [];
   for (let i = 0; i < 100; i++) for (const d of gen.next().value!.docs) {
     const r = parseDocument(JSON.stringify(d));
     if (r.ok) docs.push(...r.docs);
