@@ -77,14 +77,16 @@ describe('buckets', () => {
   it('have a representative value inside the bucket, within MAX_RELATIVE_ERROR of every value in it', () => {
     const next = rng(42);
     let worst = 0;
+    const outside: number[] = [];
     // 0.01 ms to 10^7 ms (almost 3 hours), log-uniform
     for (let n = 0; n < 100_000; n++) {
       const v = 10 ** (next() * 9 - 2);
       const b = bucketOf(v);
       const rep = bucketValue(b);
       worst = Math.max(worst, relErr(rep, v));
-      expect(bucketOf(rep)).toBe(b);
+      if (bucketOf(rep) !== b) outside.push(v);
     }
+    expect(outside).toEqual([]);
     expect(worst).toBeLessThanOrEqual(BOUND);
     // and the bound is tight: some value gets close to it
     expect(worst).toBeGreaterThan(MAX_RELATIVE_ERROR * 0.99);
