@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { serve, type ServerType } from '@hono/node-server';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
@@ -10,9 +11,10 @@ import { Batcher } from './ingest/batcher.js';
 import { Intake } from './ingest/intake.js';
 import { UdpListener } from './ingest/udp.js';
 import { createApp } from './api/app.js';
-import { QUEUE, bullPrefix, ingestQueue } from './queue/queues.js';
+import { QUEUE, bullPrefix, closeQueue, ingestQueue } from './queue/queues.js';
 import type { Metrics } from './obs/metrics.js';
 import { ingestProcessor, redisDeadLetter } from '../jobs/ingest.js';
+import { closeProcessor } from '../jobs/close.js';
 
 export interface Running {
   /** Stops everything this half started; runs every step even if one fails; idempotent. */
@@ -49,6 +51,9 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
   readRedis.on('error', (err) => log.debug({ err: err.message }, 'read redis error'));
   await Promise.all([waitReady(queueRedis), waitReady(readRedis)]);
   const queue = ingestQueue(queueRedis, cfg.keyPrefix);
+  // BullMQ initialises a queue once (script load, version check); if that fails, every later add fails
+  // with the same error while the connection looks ready: fail the start-up instead.
+  await queue.waitUntilReady();
   const batcher = new Batcher({
     maxSegments: cfg.batch.maxSegments,
     maxWaitMs: cfg.batch.maxWaitMs,
@@ -111,15 +116,34 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
     connection: connect(redisUrl, 'worker'),
     prefix: bullPrefix(cfg.keyPrefix),
     concurrency: cfg.worker.concurrency,
+    lockDuration: cfg.worker.lockDurationMs,
+    stalledInterval: cfg.worker.stalledIntervalMs,
+    // recorded on every job it takes (job.processedBy): which process holds or held a job
+    name: `${hostname()}:${process.pid}`,
   });
   worker.on('failed', (job, err) => log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'ingest job failed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
   await worker.waitUntilReady();
+
+  // Window close: a scheduler ticks the "close" queue; every worker upserts the same scheduler.
+  const closeOpts = { windowSeconds: cfg.windowSeconds, allowedLatenessSeconds: cfg.allowedLatenessSeconds, retentionSeconds: cfg.retentionSeconds };
+  const closer = new Worker(QUEUE.close, closeProcessor({ redis, keys, opts: closeOpts, idleSeconds: cfg.close.idleSeconds }), {
+    connection: connect(redisUrl, 'worker'),
+    prefix: bullPrefix(cfg.keyPrefix),
+    concurrency: 1,
+    name: `${hostname()}:${process.pid}`,
+  });
+  closer.on('failed', (job, err) => log.warn({ jobId: job?.id, err: err.message }, 'close tick failed'));
+  closer.on('error', (err) => log.error({ err: err.message }, 'close worker error'));
+  const ticks = closeQueue(redis, cfg.keyPrefix);
+  await ticks.upsertJobScheduler('close-tick', { every: cfg.close.tickSeconds * 1000 }, { name: 'tick', opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } } });
   log.info({ concurrency: cfg.worker.concurrency }, 'worker running');
   return {
     close: once(() =>
       closeAll(log, [
         ['worker', () => worker.close()],
+        ['closer', () => closer.close()],
+        ['close-queue', () => ticks.close()],
         ['redis', () => redis.quit().catch(() => redis.disconnect())],
       ]),
     ),

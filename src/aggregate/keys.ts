@@ -32,6 +32,8 @@ export interface KeySpace {
   watermark(): string;
   /** Start of the newest closed window. */
   closedThrough(): string;
+  /** Windows with data not yet closed (sorted set, score = window start); late data re-opens one. */
+  openWindows(): string;
   /** Every node ever seen → last window start (for listing services). */
   catalog(): string;
   /** Jobs whose payload was invalid, with the reason. */
@@ -56,6 +58,7 @@ export function keySpace(prefix: string): KeySpace {
     orphans: (b) => `{${prefix}:o}:${b}`,
     watermark: () => `{${prefix}:m}:wm`,
     closedThrough: () => `{${prefix}:m}:closed`,
+    openWindows: () => `{${prefix}:m}:open`,
     catalog: () => `{${prefix}:m}:catalog`,
     deadLetters: () => `{${prefix}:m}:dead`,
   };

@@ -26,8 +26,11 @@ export class AggregateReader {
     readonly windowSeconds: number,
   ) {}
 
-  /** Windows whose start is in [from, to), epoch seconds. */
-  async readWindows(from: number, to: number, maxWindows = 10000): Promise<WindowData[]> {
+  /**
+   * Windows whose start is in [from, to), epoch seconds, and the link evidence around them (pass it to
+   * buildGraph so that calls to traced services resolve to the services).
+   */
+  async readRange(from: number, to: number, maxWindows = 10000): Promise<{ windows: WindowData[]; evidence: Map<string, number> }> {
     const W = this.windowSeconds;
     const first = windowOf(from, W);
     const starts: number[] = [];
@@ -81,7 +84,13 @@ export class AggregateReader {
       });
     }
     matchPending(raws);
-    return raws.filter((r) => r.start >= first && r.start < to);
+    // the margin windows' links count as evidence too: a link is stored where its callee's segment started
+    return { windows: raws.filter((r) => r.start >= first && r.start < to), evidence: mergeLinks(raws) };
+  }
+
+  /** Windows whose start is in [from, to). */
+  async readWindows(from: number, to: number, maxWindows?: number): Promise<WindowData[]> {
+    return (await this.readRange(from, to, maxWindows)).windows;
   }
 }
 
@@ -127,7 +136,18 @@ export interface Graph {
  * to the downstream's own node (the alias it was called by is kept); an untraced call is an edge to an
  * inferred node whose stats are those of its incoming edges; root nodes get a client node.
  */
-export function buildGraph(windows: readonly WindowData[]): Graph {
+export function mergeLinks(windows: readonly WindowData[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const w of windows) for (const [k, n] of w.links) out.set(k, (out.get(k) ?? 0) + n);
+  return out;
+}
+
+/**
+ * @param evidence link counts that decide which callee an aliased edge resolves to; by default those of
+ *   the windows drawn. An alias names the same service from one window to the next, so a caller may pass
+ *   the evidence of a wider range (a link is stored in the callee's window, the edge in the caller's).
+ */
+export function buildGraph(windows: readonly WindowData[], evidence: ReadonlyMap<string, number> = mergeLinks(windows)): Graph {
   const nodes = new Map<string, GraphNode>();
   const edges = new Map<string, GraphEdge>();
   const nodeFor = (id: string, inferred: boolean): GraphNode => {
@@ -141,16 +161,16 @@ export function buildGraph(windows: readonly WindowData[]): Graph {
   for (const w of windows) {
     for (const [id, s] of w.nodes) mergeStats(nodeFor(id, false).stats, s);
   }
+  // the callee each aliased edge resolves to: the one most links point at
+  const target = new Map<string, { callee: string; n: number }>();
+  for (const [link, n] of evidence) {
+    const gt = link.lastIndexOf('>');
+    const edge = link.slice(0, gt);
+    const callee = link.slice(gt + 1);
+    const cur = target.get(edge);
+    if (!cur || n > cur.n) target.set(edge, { callee, n });
+  }
   for (const w of windows) {
-    // the callee each aliased edge resolves to in this window: the one most links point at
-    const target = new Map<string, { callee: string; n: number }>();
-    for (const [link, n] of w.links) {
-      const gt = link.lastIndexOf('>');
-      const edge = link.slice(0, gt);
-      const callee = link.slice(gt + 1);
-      const cur = target.get(edge);
-      if (!cur || n > cur.n) target.set(edge, { callee, n });
-    }
     for (const [id, s] of w.edges) {
       const { from, to } = parseEdgeId(id);
       const resolved = target.get(id)?.callee;

@@ -14,6 +14,8 @@ export interface AggregateOptions {
   dedupeTtlSeconds: number;
   /** TTL of applied markers and claims. */
   markerTtlSeconds: number;
+  /** TTL of link evidence waiting to be matched (pending callers/callees); default 1 h past lateness. */
+  pendingTtlSeconds?: number;
 }
 
 /** Parked subsegments are grouped in buckets of this many seconds of event time. */
@@ -53,26 +55,28 @@ function bucketsOf(docs: readonly SlimDoc[]): Map<number, Set<string>> {
 /** Turns one window's delta into the keys and arguments of the apply script. */
 export function encodeApply(keys: KeySpace, w: number, batchId: string, delta: WindowDelta, opts: AggregateOptions): Array<string | number> {
   const dataKeys: string[] = [];
-  const args: Array<string | number> = [opts.markerTtlSeconds, opts.retentionSeconds];
-  const hashOp = (key: string, op: 'i' | 's', fields: Map<string, number | string>) => {
+  const args: Array<string | number> = [opts.markerTtlSeconds];
+  const keep = opts.retentionSeconds;
+  const pendingTtl = opts.pendingTtlSeconds ?? 3600 + 3 * opts.windowSeconds;
+  const hashOp = (key: string, op: 'i' | 's', fields: Map<string, number | string>, ttl = keep) => {
     if (fields.size === 0) return;
     dataKeys.push(key);
-    args.push(op, fields.size);
+    args.push(op, ttl, fields.size);
     for (const [f, v] of fields) args.push(f, v);
   };
   const setOp = (key: string, members: Iterable<string>) => {
     const list = [...members];
     if (list.length === 0) return;
     dataKeys.push(key);
-    args.push('a', list.length, ...list);
+    args.push('a', keep, list.length, ...list);
   };
   for (const [id, fields] of delta.nodes) hashOp(keys.node(w, id), 'i', fields);
   for (const [id, fields] of delta.edges) hashOp(keys.edge(w, id), 'i', fields);
   setOp(keys.nodes(w), delta.nodes.keys());
   setOp(keys.edges(w), delta.edges.keys());
   hashOp(keys.links(w), 'i', delta.links);
-  hashOp(keys.pendingCallers(w), 's', delta.pendingCallers);
-  hashOp(keys.pendingCallees(w), 's', delta.pendingCallees);
+  hashOp(keys.pendingCallers(w), 's', delta.pendingCallers, pendingTtl);
+  hashOp(keys.pendingCallees(w), 's', delta.pendingCallees, pendingTtl);
   const allKeys = [keys.applied(w, batchId), keys.claim(w, batchId), ...dataKeys];
   return [allKeys.length, ...allKeys, ...args];
 }
@@ -188,6 +192,13 @@ export class AggregateStore {
         byBucket.set(b, list);
       }
       for (const [b, pairs] of byBucket) post.tiUnpark(this.keys.orphans(b), ...pairs), posts++;
+    }
+    if (deltas.size) {
+      const open: Array<string | number> = [];
+      for (const w of deltas.keys()) open.push(w, w);
+      post.zadd(this.keys.openWindows(), ...open);
+      post.expire(this.keys.openWindows(), this.opts.retentionSeconds);
+      posts += 2;
     }
     if (maxEventTime > 0) {
       post.tiMax(this.keys.watermark(), maxEventTime, this.opts.retentionSeconds);

@@ -46,12 +46,12 @@ export function servicesRoutes(app: Hono, deps: ServicesDeps): void {
     if (to <= from) return c.json({ error: { code: 'invalid_request', message: 'to must be after from' } }, 400);
     if ((to - from) / W > MAX_WINDOWS) return c.json({ error: { code: 'invalid_request', message: `at most ${MAX_WINDOWS} windows per request` } }, 400);
     const name = c.req.param('name');
-    const windows = await deps.reader.readWindows(from, to);
+    const { windows, evidence } = await deps.reader.readRange(from, to);
     const out = [];
     let type: string | undefined;
     for (let w = windowOf(from, W); w < to; w += W) {
       const data = windows.find((x) => x.start === w);
-      const g = buildGraph(data ? [data] : []);
+      const g = buildGraph(data ? [data] : [], evidence);
       const node = [...g.nodes.values()].find((n) => n.ref.name === name && n.ref.type !== CLIENT_TYPE && (q.data.type === undefined || n.ref.type === q.data.type));
       if (node) type = node.ref.type;
       out.push({ start: w, end: w + W, ...summarize(node?.stats ?? emptyStats()) });

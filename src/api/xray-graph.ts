@@ -108,8 +108,8 @@ export function graphRoutes(app: Hono, deps: GraphDeps): void {
     const { StartTime: start, EndTime: end } = body.data;
     const bad = badRange(start, end);
     if (bad) return invalidRequest(c, bad);
-    const windows = await deps.reader.readWindows(start, end);
-    const g = buildGraph(windows);
+    const { windows, evidence } = await deps.reader.readRange(start, end);
+    const g = buildGraph(windows, evidence);
     return c.json({ StartTime: toEpoch(start), EndTime: toEpoch(end), Services: xrayServices(g, start, end), ContainsOldGroupVersions: false });
   });
 
@@ -125,10 +125,13 @@ export function graphRoutes(app: Hono, deps: GraphDeps): void {
     if (period % W !== 0) return invalidRequest(c, `Period must be a multiple of the window length (${W}s)`);
     const sel = expr ? parseSelector(expr) : null;
     if (expr && !sel) return invalidRequest(c, `unsupported EntitySelectorExpression: ${expr} (use service("name"), id(name: "n", type: "t") or edge("a", "b"))`);
-    const windows = await deps.reader.readWindows(start, end);
+    const { windows, evidence } = await deps.reader.readRange(start, end);
     const points: unknown[] = [];
     for (let p = Math.floor(start / period) * period; p < end; p += period) {
-      const g = buildGraph(windows.filter((w) => w.start >= p && w.start < p + period));
+      const g = buildGraph(
+        windows.filter((w) => w.start >= p && w.start < p + period),
+        evidence,
+      );
       let point: Record<string, unknown> = { Timestamp: p };
       if (sel?.kind === 'edge') {
         const e = [...g.edges.values()].find((x) => g.nodes.get(x.from)?.ref.name === sel.from && g.nodes.get(x.to)?.ref.name === sel.to);

@@ -31,7 +31,19 @@ export const configSchema = z
       /** Flush a partial batch after this long. */
       maxWaitMs: positiveInt.max(10000),
     }),
-    worker: z.object({ concurrency: positiveInt.max(256) }),
+    worker: z.object({
+      concurrency: positiveInt.max(256),
+      /** How long a job's lock lasts without renewal (BullMQ lockDuration); a dead worker's jobs come back after it. */
+      lockDurationMs: positiveInt,
+      /** How often workers look for jobs whose lock expired (BullMQ stalledInterval). */
+      stalledIntervalMs: positiveInt,
+    }),
+    close: z.object({
+      /** How often due windows are looked for. */
+      tickSeconds: positiveInt.max(3600),
+      /** When traffic stops, event time is assumed to follow the wall clock this long after. */
+      idleSeconds: positiveInt,
+    }),
     http: z.object({ bodyLimitBytes: positiveInt }),
     udp: z.object({ receiveBufferBytes: positiveInt }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -55,6 +67,10 @@ export const envMap: Record<string, string> = {
   BATCH_MAX_SEGMENTS: 'batch.maxSegments',
   BATCH_MAX_WAIT_MS: 'batch.maxWaitMs',
   WORKER_CONCURRENCY: 'worker.concurrency',
+  CLOSE_TICK_SECONDS: 'close.tickSeconds',
+  CLOSE_IDLE_SECONDS: 'close.idleSeconds',
+  WORKER_LOCK_DURATION_MS: 'worker.lockDurationMs',
+  WORKER_STALLED_INTERVAL_MS: 'worker.stalledIntervalMs',
   HTTP_BODY_LIMIT_BYTES: 'http.bodyLimitBytes',
   UDP_RECEIVE_BUFFER_BYTES: 'udp.receiveBufferBytes',
   LOG_LEVEL: 'logLevel',

@@ -1,7 +1,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 
 /** BullMQ queue names; one processor per queue lives in jobs/. */
-export const QUEUE = { ingest: 'ingest' } as const;
+export const QUEUE = { ingest: 'ingest', close: 'close' } as const;
 
 /** BullMQ's own key prefix: a hash tag, so every queue key is in one slot (Redis Cluster). */
 export function bullPrefix(keyPrefix: string): string {
@@ -17,4 +17,8 @@ export const ingestJobOptions: JobsOptions = {
 
 export function ingestQueue(connection: ConnectionOptions, keyPrefix: string): Queue {
   return new Queue(QUEUE.ingest, { connection, prefix: bullPrefix(keyPrefix), defaultJobOptions: ingestJobOptions });
+}
+
+export function closeQueue(connection: ConnectionOptions, keyPrefix: string): Queue {
+  return new Queue(QUEUE.close, { connection, prefix: bullPrefix(keyPrefix), defaultJobOptions: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } });
 }

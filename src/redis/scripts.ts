@@ -12,6 +12,7 @@ const definitions = {
   tiHmax: { file: 'hmax-1.lua', numberOfKeys: 1 },
   tiPark: { file: 'park-1.lua', numberOfKeys: 1 },
   tiUnpark: { file: 'unpark-1.lua', numberOfKeys: 1 },
+  tiResolve: { file: 'resolve-2.lua', numberOfKeys: 2 },
 } as const;
 
 declare module 'ioredis' {
@@ -22,6 +23,7 @@ declare module 'ioredis' {
     tiHmax(key: string, ttl: number, ...pairs: Array<string | number>): Result<number, Context>;
     tiPark(key: string, ttl: number, ...pairs: string[]): Result<number, Context>;
     tiUnpark(key: string, ...pairs: string[]): Result<number, Context>;
+    tiResolve(pendingCallees: string, links: string, ttl: number, ...pairs: string[]): Result<number, Context>;
   }
 }
 

@@ -36,7 +36,7 @@ describe('file door: NDJSON and BatchGetTraces, plain or gzipped', () => {
         Id: r.docs[0]!.trace_id,
         Duration: 1,
         Segments: [
-          ...r.docs.map((d) => ({ Id: d.id, Document: JSON.stringify(d) })),
+          ...r.docs.map((d: Record<string, unknown>) => ({ Id: d.id, Document: JSON.stringify(d) })),
           // X-Ray's own inferred segments are skipped: we infer those nodes ourselves
           { Id: 'ffffffffffffffff', Document: JSON.stringify({ id: 'ffffffffffffffff', name: 'DynamoDB', inferred: true, trace_id: r.docs[0]!.trace_id, start_time: start, end_time: start + 1 }) },
         ],

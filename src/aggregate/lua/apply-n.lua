@@ -4,8 +4,7 @@
   KEYS[2] claim result of this batch in this window (deleted: no longer needed once applied)
   KEYS[3..] data keys
   ARGV[1] ttl of the marker (s)
-  ARGV[2] ttl of the data keys (s)
-  ARGV[3..] for each data key, in order: op, count, then the payload
+  ARGV[2..] for each data key, in order: op, ttl (s), count, then the payload
      op 'i': count field/increment pairs (HINCRBY)
      op 's': count field/value pairs (HSET)
      op 'a': count members (SADD)
@@ -13,12 +12,13 @@
 ]]
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 redis.call('DEL', KEYS[2])
-local a = 3
+local a = 2
 for k = 3, #KEYS do
   local key = KEYS[k]
   local op = ARGV[a]
-  local n = tonumber(ARGV[a + 1])
-  a = a + 2
+  local ttl = ARGV[a + 1]
+  local n = tonumber(ARGV[a + 2])
+  a = a + 3
   if op == 'i' then
     for j = 0, n - 1 do
       redis.call('HINCRBY', key, ARGV[a + 2 * j], ARGV[a + 2 * j + 1])
@@ -37,6 +37,6 @@ for k = 3, #KEYS do
   else
     return redis.error_reply('apply: unknown op ' .. tostring(op))
   end
-  redis.call('EXPIRE', key, ARGV[2])
+  redis.call('EXPIRE', key, ttl)
 end
 return 1

@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+import type { KeySpace } from './keys.js';
+
+/**
+ * Closing a window: once event time has passed its end plus the allowed lateness, link evidence left
+ * pending by the workers (a traced call in one batch, its callee's segment in another) is matched and
+ * turned into link counts, so the service graph of that window no longer depends on short-lived keys.
+ * Late segments still count in the window's stats afterwards; they re-open it and it closes again.
+ */
+export interface CloseOptions {
+  windowSeconds: number;
+  allowedLatenessSeconds: number;
+  retentionSeconds: number;
+}
+
+export interface WindowCloseResult {
+  window: number;
+  linksResolved: number;
+}
+
+/** Windows whose end plus lateness is at or before `now` (epoch seconds, event time or wall clock). */
+export async function dueWindows(redis: Redis, keys: KeySpace, opts: CloseOptions, now: number): Promise<number[]> {
+  const bound = now - opts.allowedLatenessSeconds - opts.windowSeconds;
+  const ws = await redis.zrangebyscore(keys.openWindows(), '-inf', bound);
+  return ws.map(Number).sort((a, b) => a - b);
+}
+
+/** Closes one window; safe to run twice or concurrently (each link is counted by whoever removes it). */
+export async function closeWindow(redis: Redis, keys: KeySpace, opts: CloseOptions, w: number): Promise<WindowCloseResult> {
+  const W = opts.windowSeconds;
+  const [callees, callersBefore, callersHere] = await Promise.all([
+    redis.hgetall(keys.pendingCallees(w)),
+    redis.hgetall(keys.pendingCallers(w - W)),
+    redis.hgetall(keys.pendingCallers(w)),
+  ]);
+  const pairs: string[] = [];
+  const usedBefore: string[] = [];
+  const usedHere: string[] = [];
+  for (const [parent, callee] of Object.entries(callees)) {
+    const here = callersHere[parent];
+    const edge = here ?? callersBefore[parent];
+    if (!edge) continue;
+    pairs.push(parent, `${edge}>${callee}`);
+    (here ? usedHere : usedBefore).push(parent);
+  }
+  let linksResolved = 0;
+  if (pairs.length) linksResolved = Number(await redis.tiResolve(keys.pendingCallees(w), keys.links(w), opts.retentionSeconds, ...pairs));
+  const cleanup = redis.pipeline();
+  if (usedBefore.length) cleanup.hdel(keys.pendingCallers(w - W), ...usedBefore);
+  if (usedHere.length) cleanup.hdel(keys.pendingCallers(w), ...usedHere);
+  // a window is closed when it leaves the open set; re-opened by late data, it is closed again later
+  cleanup.zrem(keys.openWindows(), String(w));
+  cleanup.tiMax(keys.closedThrough(), w, opts.retentionSeconds);
+  await cleanup.exec();
+  return { window: w, linksResolved };
+}
