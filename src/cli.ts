@@ -1,10 +1,24 @@
 import { Command } from 'commander';
 import { run } from './main.js';
+import { replayCli } from './replay/cli.js';
 
 const program = new Command('trace-insights').description('X-Ray segments in; per-service windows, the service graph and insights out');
 
 program.command('start', { isDefault: true }).description('HTTP + UDP + worker in one process').option('--config <file>', 'JSON config layered over config/default.json').action((o) => run('all', o));
 program.command('server').description('only the HTTP and UDP doors').option('--config <file>').action((o) => run('server', o));
 program.command('worker').description('only the aggregation worker').option('--config <file>').action((o) => run('worker', o));
+
+program
+  .command('replay')
+  .description('push historical trace files (NDJSON or BatchGetTraces JSON, optionally .gz) through detection in event time')
+  .argument('<files...>', 'trace files')
+  .option('--config <file>', 'JSON config layered over config/default.json')
+  .option('--out <file>', 'write insight events here (NDJSON; default: stdout)')
+  .option('--report <file>', 'write a Markdown report')
+  .option('--labels <file>', "score against the simulator's labels file")
+  .option('--keep', "keep the replay namespace's keys in Redis afterwards")
+  .action(async (files: string[], o) => {
+    process.exitCode = await replayCli(files, o);
+  });
 
 await program.parseAsync(process.argv);

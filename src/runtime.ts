@@ -15,6 +15,7 @@ import { QUEUE, bullPrefix, closeQueue, ingestQueue } from './queue/queues.js';
 import type { Metrics } from './obs/metrics.js';
 import { ingestProcessor, redisDeadLetter } from '../jobs/ingest.js';
 import { closeProcessor } from '../jobs/close.js';
+import { createInsights } from './insights/build.js';
 
 export interface Running {
   /** Stops everything this half started; runs every step even if one fails; idempotent. */
@@ -101,8 +102,18 @@ function waitReady(r: ReturnType<typeof connect>): Promise<void> {
   return new Promise((resolve) => r.once('ready', () => resolve()));
 }
 
+export interface WorkerHalf extends Running {
+  /** the BullMQ worker of the ingest queue (replay counts its completions) */
+  ingest: Worker;
+}
+
+export interface WorkerHalfOptions {
+  /** Tick the close queue and run detection (live). Replay closes windows itself. @defaultValue true */
+  closes?: boolean;
+}
+
 /** The aggregation worker: any number of these, on any machines, share one Redis. */
-export async function startWorker(cfg: Config, redisUrl: string, log: Logger, metrics: Metrics): Promise<Running> {
+export async function startWorker(cfg: Config, redisUrl: string, log: Logger, metrics: Metrics, opts: WorkerHalfOptions = {}): Promise<WorkerHalf> {
   const redis = connect(redisUrl, 'worker');
   redis.on('error', (err) => log.debug({ err: err.message }, 'worker redis error'));
   const keys = keySpace(cfg.keyPrefix);
@@ -124,10 +135,24 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
   worker.on('failed', (job, err) => log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'ingest job failed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
   await worker.waitUntilReady();
+  if (opts.closes === false) {
+    return {
+      ingest: worker,
+      close: once(() =>
+        closeAll(log, [
+          ['worker', () => worker.close()],
+          ['redis', () => redis.quit().catch(() => redis.disconnect())],
+        ]),
+      ),
+    };
+  }
 
   // Window close: a scheduler ticks the "close" queue; every worker upserts the same scheduler.
   const closeOpts = { windowSeconds: cfg.windowSeconds, allowedLatenessSeconds: cfg.allowedLatenessSeconds, retentionSeconds: cfg.retentionSeconds };
-  const closer = new Worker(QUEUE.close, closeProcessor({ redis, keys, opts: closeOpts, idleSeconds: cfg.close.idleSeconds }), {
+  const insights = createInsights(redis, cfg);
+  const closer = new Worker(QUEUE.close, closeProcessor({ redis, keys, opts: closeOpts, idleSeconds: cfg.close.idleSeconds, engine: insights.engine, onEvents: async (events) => {
+    for (const e of events) log.info({ type: e.type, insightId: e.insight.id, summary: e.insight.summary }, 'insight event');
+  } }), {
     connection: connect(redisUrl, 'worker'),
     prefix: bullPrefix(cfg.keyPrefix),
     concurrency: 1,
@@ -139,6 +164,7 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
   await ticks.upsertJobScheduler('close-tick', { every: cfg.close.tickSeconds * 1000 }, { name: 'tick', opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } } });
   log.info({ concurrency: cfg.worker.concurrency }, 'worker running');
   return {
+    ingest: worker,
     close: once(() =>
       closeAll(log, [
         ['worker', () => worker.close()],

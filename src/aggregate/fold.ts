@@ -13,7 +13,7 @@ import { windowOf } from './keys.js';
  * - each outermost downstream call (namespace remote/aws) counts on the edge caller → alias node, named
  *   after the subsegment (an inferred node; when the callee is traced, the alias is later resolved to
  *   the callee's own node through parent_id links);
- * - a segment's fault is "passed up" when one of its calls faulted, else it is its own;
+ * - a segment's fault is "passed up" when one of its calls faulted or was throttled, else it is its own;
  * - own time is the duration minus the union of the time spent in calls.
  */
 
@@ -212,7 +212,8 @@ export function fold(segments: readonly SlimDoc[], owned: ReadonlySet<string>, w
     const stats = addRequest(d.nodes, node, flags, duration);
     if (flags & FLAG_FAULT) {
       let passed = false;
-      for (const c of calls) if ((c.f ?? 0) & FLAG_FAULT) passed = true;
+      // a fault after a call that faulted or was throttled is passed up from downstream
+      for (const c of calls) if ((c.f ?? 0) & (FLAG_FAULT | FLAG_THROTTLE)) passed = true;
       const f = passed ? F.passedFault : F.ownFault;
       stats.set(f, (stats.get(f) ?? 0) + 1);
     }

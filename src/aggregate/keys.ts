@@ -36,6 +36,8 @@ export interface KeySpace {
   openWindows(): string;
   /** Every node ever seen → last window start (for listing services). */
   catalog(): string;
+  /** Held by the one process closing windows and running detection. */
+  closeLock(): string;
   /** Jobs whose payload was invalid, with the reason. */
   deadLetters(): string;
 }
@@ -61,6 +63,7 @@ export function keySpace(prefix: string): KeySpace {
     openWindows: () => `{${prefix}:m}:open`,
     catalog: () => `{${prefix}:m}:catalog`,
     deadLetters: () => `{${prefix}:m}:dead`,
+    closeLock: () => `{${prefix}:m}:close-lock`,
   };
 }
 

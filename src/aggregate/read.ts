@@ -168,7 +168,7 @@ export function buildGraph(windows: readonly WindowData[], evidence: ReadonlyMap
     const edge = link.slice(0, gt);
     const callee = link.slice(gt + 1);
     const cur = target.get(edge);
-    if (!cur || n > cur.n) target.set(edge, { callee, n });
+    if (!cur || n > cur.n || (n === cur.n && callee < cur.callee)) target.set(edge, { callee, n });
   }
   for (const w of windows) {
     for (const [id, s] of w.edges) {

@@ -44,6 +44,23 @@ export const configSchema = z
       /** When traffic stops, event time is assumed to follow the wall clock this long after. */
       idleSeconds: positiveInt,
     }),
+    /** Anomaly detection (see src/detect/options.ts for what each one means). */
+    detect: z.object({
+      alpha: z.coerce.number().gt(0).lt(0.5),
+      historyWindows: positiveInt.max(10080),
+      minHistoryWindows: z.coerce.number().int().min(0),
+      minCount: z.coerce.number().int().min(1),
+      minRateIncrease: z.coerce.number().min(0).max(1),
+      minLatencyRatio: z.coerce.number().min(1),
+      minLatencySamples: positiveInt,
+      minSeasonalDays: positiveInt.max(7),
+    }),
+    insights: z.object({
+      /** Normal windows in a row that close an insight. */
+      closeAfterWindows: positiveInt.max(1000),
+      /** How long insights and their events are kept. */
+      retentionSeconds: positiveInt,
+    }),
     http: z.object({ bodyLimitBytes: positiveInt }),
     udp: z.object({ receiveBufferBytes: positiveInt }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -68,6 +85,11 @@ export const envMap: Record<string, string> = {
   BATCH_MAX_WAIT_MS: 'batch.maxWaitMs',
   WORKER_CONCURRENCY: 'worker.concurrency',
   CLOSE_TICK_SECONDS: 'close.tickSeconds',
+  DETECT_ALPHA: 'detect.alpha',
+  DETECT_HISTORY_WINDOWS: 'detect.historyWindows',
+  DETECT_MIN_HISTORY_WINDOWS: 'detect.minHistoryWindows',
+  INSIGHTS_CLOSE_AFTER_WINDOWS: 'insights.closeAfterWindows',
+  INSIGHTS_RETENTION_SECONDS: 'insights.retentionSeconds',
   CLOSE_IDLE_SECONDS: 'close.idleSeconds',
   WORKER_LOCK_DURATION_MS: 'worker.lockDurationMs',
   WORKER_STALLED_INTERVAL_MS: 'worker.stalledIntervalMs',

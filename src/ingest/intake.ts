@@ -15,6 +15,8 @@ export interface IntakeResult {
   /** Resolves when every accepted document is queued; rejects if the queue is unreachable. */
   queued: Promise<void>;
   accepted: number;
+  /** largest start_time among the accepted documents (0 when none): replay's reading position in event time */
+  maxStartTime: number;
   /** each refusal, with the position of its document in the submitted list */
   rejections: Array<Rejection & { index: number }>;
 }
@@ -32,10 +34,14 @@ export class Intake {
     const docs: SlimDoc[] = [];
     const rejections: IntakeResult['rejections'] = [];
     let inProgress = 0;
+    let maxStartTime = 0;
     for (let index = 0; index < texts.length; index++) {
       const r = parseDocument(texts[index]!, { now, maxFutureSeconds: this.opts.maxFutureSeconds });
       if (r.ok) {
-        for (const d of r.docs) docs.push(d);
+        for (const d of r.docs) {
+          docs.push(d);
+          if (d.s > maxStartTime) maxStartTime = d.s;
+        }
         inProgress += r.inProgress;
       } else {
         rejections.push({ ...r.rejection, index });
@@ -49,6 +55,6 @@ export class Intake {
     const queued = this.batcher.add(docs, { eager: door === 'http' }).then(() => {
       this.metrics?.documentsAccepted.inc({ door }, accepted);
     });
-    return { queued, accepted, rejections };
+    return { queued, accepted, rejections, maxStartTime };
   }
 }

@@ -13,6 +13,7 @@ const definitions = {
   tiPark: { file: 'park-1.lua', numberOfKeys: 1 },
   tiUnpark: { file: 'unpark-1.lua', numberOfKeys: 1 },
   tiResolve: { file: 'resolve-2.lua', numberOfKeys: 2 },
+  tiUnlock: { file: 'unlock-1.lua', numberOfKeys: 1 },
 } as const;
 
 declare module 'ioredis' {
@@ -24,6 +25,7 @@ declare module 'ioredis' {
     tiPark(key: string, ttl: number, ...pairs: string[]): Result<number, Context>;
     tiUnpark(key: string, ...pairs: string[]): Result<number, Context>;
     tiResolve(pendingCallees: string, links: string, ttl: number, ...pairs: string[]): Result<number, Context>;
+    tiUnlock(key: string, token: string): Result<number, Context>;
   }
 }
 

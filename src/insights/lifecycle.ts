@@ -1,0 +1,195 @@
+import type { Graph } from '../aggregate/read.js';
+import { CLIENT_TYPE, parseNodeId } from '../aggregate/graph-ids.js';
+import type { Group } from '../detect/root-cause.js';
+import type { AnomalousNode } from '../detect/root-cause.js';
+import { insightId, type Insight, type InsightEvent, type RequestImpact, type ServiceRef } from './model.js';
+
+/**
+ * The insight state machine, one closed window at a time (pure: same windows in, same events out).
+ * - open: a group must be anomalous in two consecutive windows (a single noisy window, or a blip
+ *   shorter than a window, opens nothing); the insight starts at the first of them;
+ * - update: while it lasts, when its root cause, categories or impacted services change, or its impact
+ *   grows by half since the last event;
+ * - close: after `closeAfterWindows` windows in a row without its anomaly.
+ */
+export interface LifecycleOptions {
+  groupName: string;
+  windowSeconds: number;
+  /** normal windows in a row that close an insight @defaultValue 3 */
+  closeAfterWindows: number;
+}
+
+interface Pending {
+  source: string;
+  members: string[];
+  firstWindow: number;
+  lastWindow: number;
+}
+
+interface Tracked {
+  insight: Insight;
+  source: string;
+  members: string[];
+  lastAnomalousWindow: number;
+  normalStreak: number;
+  /** client faults at the last event, to tell a notable change */
+  reportedClientFaults: number;
+}
+
+export interface LifecycleState {
+  /** last window processed (windows must come in order) */
+  lastWindow: number | null;
+  pending: Pending[];
+  active: Tracked[];
+}
+
+export const emptyLifecycle = (): LifecycleState => ({ lastWindow: null, pending: [], active: [] });
+
+const ref = (id: string): ServiceRef => parseNodeId(id);
+const zero = (): RequestImpact => ({ faultCount: 0, okCount: 0, totalCount: 0 });
+const add = (a: RequestImpact, b: RequestImpact): RequestImpact => ({ faultCount: a.faultCount + b.faultCount, okCount: a.okCount + b.okCount, totalCount: a.totalCount + b.totalCount });
+
+function overlaps(a: readonly string[], b: readonly string[]): boolean {
+  const s = new Set(a);
+  return b.some((x) => s.has(x));
+}
+
+/** Impact of one window: client requests entering at the group's entry services, and the root cause's requests. */
+function windowImpact(g: Graph, grp: Group): { client: RequestImpact; root: RequestImpact } {
+  const members = new Set(grp.members);
+  let client = zero();
+  for (const e of g.edges.values()) {
+    if (parseNodeId(e.from).type !== CLIENT_TYPE || !members.has(e.to)) continue;
+    client = add(client, { faultCount: e.stats.fault, okCount: e.stats.ok, totalCount: e.stats.count });
+  }
+  const r = g.nodes.get(grp.source)?.stats;
+  return { client, root: r ? { faultCount: r.fault, okCount: r.ok, totalCount: r.count } : zero() };
+}
+
+function summarize(grp: Group, impact: RequestImpact): string {
+  const top = grp.candidates[0]!;
+  const cats = grp.categories.map((c) => c.toLowerCase()).join(' and ');
+  const others = grp.members.length - 1;
+  const clients = impact.totalCount ? `; ${impact.faultCount} of ${impact.totalCount} client requests faulted` : '';
+  return `${cats[0]!.toUpperCase()}${cats.slice(1)} anomaly rooted in ${ref(top.id).name}${others ? `, impacting ${others} other service${others > 1 ? 's' : ''}` : ''}${clients}.`;
+}
+
+function evidenceOf(w: number, W: number, grp: Group, byId: Map<string, AnomalousNode>) {
+  return {
+    window: { start: w, end: w + W },
+    rootCause: { service: ref(grp.candidates[0]!.id), reason: grp.candidates[0]!.reason },
+    anomalies: grp.members.map((id) => ({ service: ref(id), evidence: byId.get(id)?.evidence ?? [] })),
+  };
+}
+
+function topAnomalous(grp: Group, byId: Map<string, AnomalousNode>): ServiceRef[] {
+  return [...grp.members]
+    .sort((a, b) => {
+      const sa = Math.max(...(byId.get(a)?.evidence.map((e) => e.score) ?? [0]));
+      const sb = Math.max(...(byId.get(b)?.evidence.map((e) => e.score) ?? [0]));
+      return sb - sa || (a < b ? -1 : 1);
+    })
+    .slice(0, 5)
+    .map(ref);
+}
+
+/** Feeds one closed window's groups; returns the new state and the events it produced. */
+export function stepLifecycle(
+  state: LifecycleState,
+  w: number,
+  groups: readonly Group[],
+  g: Graph,
+  anomalous: readonly AnomalousNode[],
+  o: LifecycleOptions,
+): { state: LifecycleState; events: InsightEvent[] } {
+  const W = o.windowSeconds;
+  const eventTime = w + W;
+  const byId = new Map(anomalous.map((a) => [a.id, a]));
+  const events: InsightEvent[] = [];
+  const active = state.active.map((t) => ({ ...t, insight: { ...t.insight } }));
+  const matched = new Set<Tracked>();
+  const nextPending: Pending[] = [];
+
+  for (const grp of groups) {
+    const impact = windowImpact(g, grp);
+    // the active insight this group continues: same root cause, or overlapping services
+    const hit =
+      active.find((t) => !matched.has(t) && t.source === grp.source) ??
+      active.find((t) => !matched.has(t) && (t.members.includes(grp.source) || grp.members.includes(t.source) || overlaps(t.members, grp.members)));
+    if (hit) {
+      matched.add(hit);
+      const ins = hit.insight;
+      const newMembers = grp.members.filter((m) => !hit.members.includes(m));
+      const rootChanged = hit.source !== grp.source;
+      const catsChanged = grp.categories.some((c) => !ins.categories.includes(c));
+      hit.source = grp.source;
+      hit.members = [...new Set([...hit.members, ...grp.members])].sort();
+      hit.lastAnomalousWindow = w;
+      hit.normalStreak = 0;
+      ins.categories = [...new Set([...ins.categories, ...grp.categories])].sort();
+      ins.clientRequestImpactStatistics = add(ins.clientRequestImpactStatistics, impact.client);
+      ins.rootCauseServiceRequestImpactStatistics = rootChanged ? impact.root : add(ins.rootCauseServiceRequestImpactStatistics, impact.root);
+      ins.rootCauseCandidates = grp.candidates.map((c) => ({ service: ref(c.id), score: c.score, reason: c.reason }));
+      ins.impactedServices = hit.members.map(ref);
+      ins.topAnomalousServices = topAnomalous(grp, byId);
+      ins.summary = summarize(grp, ins.clientRequestImpactStatistics);
+      ins.evidence = evidenceOf(w, W, grp, byId);
+      const grew = ins.clientRequestImpactStatistics.faultCount >= Math.max(1, hit.reportedClientFaults) * 1.5 && ins.clientRequestImpactStatistics.faultCount - hit.reportedClientFaults >= 10;
+      if (rootChanged || catsChanged || newMembers.length || grew) {
+        ins.lastUpdateTime = eventTime;
+        hit.reportedClientFaults = ins.clientRequestImpactStatistics.faultCount;
+        events.push({ type: 'insight.updated', eventTime, insight: { ...ins } });
+      }
+      continue;
+    }
+    const prev = state.pending.find((p) => p.lastWindow === w - W && (p.source === grp.source || overlaps(p.members, grp.members)));
+    if (!prev) {
+      nextPending.push({ source: grp.source, members: grp.members, firstWindow: w, lastWindow: w });
+      continue;
+    }
+    const startTime = prev.firstWindow;
+    const members = [...new Set([...prev.members, ...grp.members])].sort();
+    const insight: Insight = {
+      id: insightId(o.groupName, grp.source, startTime),
+      groupName: o.groupName,
+      state: 'ACTIVE',
+      categories: [...grp.categories],
+      startTime,
+      endTime: null,
+      rootCauseCandidates: grp.candidates.map((c) => ({ service: ref(c.id), score: c.score, reason: c.reason })),
+      impactedServices: members.map(ref),
+      topAnomalousServices: topAnomalous(grp, byId),
+      clientRequestImpactStatistics: impact.client,
+      rootCauseServiceRequestImpactStatistics: impact.root,
+      summary: summarize(grp, impact.client),
+      evidence: evidenceOf(w, W, grp, byId),
+      lastUpdateTime: eventTime,
+    };
+    const t: Tracked = { insight, source: grp.source, members, lastAnomalousWindow: w, normalStreak: 0, reportedClientFaults: impact.client.faultCount };
+    active.push(t);
+    matched.add(t);
+    events.push({ type: 'insight.opened', eventTime, insight: { ...insight } });
+  }
+
+  const stillActive: Tracked[] = [];
+  for (const t of active) {
+    if (!matched.has(t)) t.normalStreak++;
+    if (t.normalStreak >= o.closeAfterWindows) {
+      t.insight.state = 'CLOSED';
+      t.insight.endTime = t.lastAnomalousWindow + W;
+      t.insight.lastUpdateTime = eventTime;
+      events.push({ type: 'insight.closed', eventTime, insight: { ...t.insight } });
+    } else stillActive.push(t);
+  }
+  return { state: { lastWindow: w, pending: nextPending, active: stillActive }, events };
+}
+
+/** Closes every active insight (end of a replay's input). */
+export function flushLifecycle(state: LifecycleState, w: number, o: LifecycleOptions): { state: LifecycleState; events: InsightEvent[] } {
+  const events: InsightEvent[] = state.active.map((t) => ({
+    type: 'insight.closed' as const,
+    eventTime: w + o.windowSeconds,
+    insight: { ...t.insight, state: 'CLOSED' as const, endTime: t.lastAnomalousWindow + o.windowSeconds, lastUpdateTime: w + o.windowSeconds },
+  }));
+  return { state: { lastWindow: w, pending: [], active: [] }, events };
+}

@@ -1,0 +1,73 @@
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import cliProgress from 'cli-progress';
+import { loadConfig } from '../config/load.js';
+import { resolveRedis } from '../redis/resolve.js';
+import { createLogger } from '../obs/log.js';
+import { AppError } from '../util/errors.js';
+import { replay } from './replay.js';
+import { score, formatScore, type Labels } from './score.js';
+import { markdownReport } from './report.js';
+import type { InsightEvent } from '../insights/model.js';
+
+export interface ReplayCliOptions {
+  config?: string;
+  out?: string;
+  report?: string;
+  labels?: string;
+  keep?: boolean;
+}
+
+/** `trace-insights replay`: the composition root of a replay run. Returns the exit code. */
+export async function replayCli(files: string[], o: ReplayCliOptions): Promise<number> {
+  let cfg;
+  let labels: Labels | undefined;
+  try {
+    cfg = loadConfig({ file: o.config, env: process.env, overrides: { logLevel: process.env.LOG_LEVEL ?? 'warn' } });
+    if (o.labels) labels = JSON.parse(readFileSync(o.labels, 'utf8')) as Labels;
+  } catch (err) {
+    console.error(err instanceof AppError ? err.message : `replay: ${(err as Error).message}`);
+    return 2;
+  }
+  const log = createLogger(cfg.logLevel);
+  let redis;
+  try {
+    redis = await resolveRedis({ configured: cfg.redisUrl, fromEnv: Boolean(process.env.REDIS_URL), dataDir: '.data/redis' });
+  } catch (err) {
+    console.error(err instanceof AppError ? err.message : String(err));
+    return 2;
+  }
+  const out = o.out ? createWriteStream(o.out) : process.stdout;
+  const events: InsightEvent[] = [];
+  const tty = Boolean(process.stderr.isTTY);
+  const bar = tty ? new cliProgress.SingleBar({ format: 'replay | {documents} documents | event time {time} | {insights} insights', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+  bar?.start(1, 0, { documents: 0, time: '—', insights: 0 });
+  try {
+    const r = await replay({
+      files,
+      cfg,
+      redisUrl: redis.url,
+      log,
+      keep: o.keep,
+      onEvent: async (e) => {
+        events.push(e);
+        if (!out.write(JSON.stringify(e) + '\n')) await once(out, 'drain');
+      },
+      onProgress: (p) => bar?.update(0, { documents: p.documents, time: p.eventTime ? new Date(p.eventTime * 1000).toISOString() : '—', insights: p.insights }),
+    });
+    bar?.stop();
+    if (o.out) await new Promise<void>((resolve) => (out as ReturnType<typeof createWriteStream>).end(resolve));
+    const s = labels ? score(events, labels, cfg.windowSeconds) : undefined;
+    const rate = r.seconds ? Math.round(r.accepted / r.seconds) : 0;
+    console.error(`replay: ${r.documents} documents (${r.rejections.length} refused), ${r.windowsClosed} windows, ${r.events} insight events in ${r.seconds} s (${rate} segments/s)`);
+    if (s) console.error(formatScore(s));
+    if (o.report) writeFileSync(o.report, markdownReport(files, r, events, s));
+    return 0;
+  } catch (err) {
+    bar?.stop();
+    console.error(`replay failed: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    await redis.stop();
+  }
+}
