@@ -77,7 +77,7 @@ export function encodeApply(keys: KeySpace, w: number, batchId: string, delta: W
   hashOp(keys.links(w), 'i', delta.links);
   hashOp(keys.pendingCallers(w), 's', delta.pendingCallers, pendingTtl);
   hashOp(keys.pendingCallees(w), 's', delta.pendingCallees, pendingTtl);
-  const allKeys = [keys.applied(w, batchId), keys.claim(w, batchId), ...dataKeys];
+  const allKeys = [keys.applied(w, batchId), ...dataKeys];
   return [allKeys.length, ...allKeys, ...args];
 }
 
@@ -171,6 +171,10 @@ export class AggregateStore {
     // Bookkeeping that is idempotent by itself: parking, watermark, catalog.
     const post = this.redis.pipeline();
     let posts = 0;
+    // The claims go only now that every window is applied: a run that died between two windows'
+    // applications must be retried with the first answers, or a segment counted in one window would
+    // no longer count its calls in the next.
+    for (const w of byWindow.keys()) post.del(this.keys.claim(w, job.id)), posts++;
     if (leftovers.length) {
       const byBucket = new Map<number, string[]>();
       for (const d of leftovers) {

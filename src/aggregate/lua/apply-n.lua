@@ -1,8 +1,7 @@
 --[[
   Applies one batch's deltas to one window, once. Every key is in the window's hash slot.
   KEYS[1] applied marker of this batch in this window
-  KEYS[2] claim result of this batch in this window (deleted: no longer needed once applied)
-  KEYS[3..] data keys
+  KEYS[2..] data keys
   ARGV[1] ttl of the marker (s)
   ARGV[2..] for each data key, in order: op, ttl (s), count, then the payload
      op 'i': count field/increment pairs (HINCRBY)
@@ -11,9 +10,8 @@
   Returns 1 when applied, 0 when this batch was applied before.
 ]]
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-redis.call('DEL', KEYS[2])
 local a = 2
-for k = 3, #KEYS do
+for k = 2, #KEYS do
   local key = KEYS[k]
   local op = ARGV[a]
   local ttl = ARGV[a + 1]
