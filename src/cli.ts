@@ -18,7 +18,8 @@ program
   .option('--labels <file>', "score against the simulator's labels file")
   .option('--keep', "keep the replay namespace's keys in Redis afterwards")
   .action(async (files: string[], o) => {
-    process.exitCode = await replayCli(files, o);
+    // the composition root ends the process: a replay leaves no work behind it
+    process.exit(await replayCli(files, o));
   });
 
 await program.parseAsync(process.argv);

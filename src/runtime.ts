@@ -129,6 +129,8 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
     concurrency: cfg.worker.concurrency,
     lockDuration: cfg.worker.lockDurationMs,
     stalledInterval: cfg.worker.stalledIntervalMs,
+    // a job whose worker dies is retried, not failed: applying twice counts nothing
+    maxStalledCount: 20,
     // recorded on every job it takes (job.processedBy): which process holds or held a job
     name: `${hostname()}:${process.pid}`,
   });

@@ -25,10 +25,9 @@ export class InsightEngine {
     if (st.lastWindow !== null && w <= st.lastWindow) return { events: [], state: st };
     const events: InsightEvent[] = [];
     let next = st.lastWindow === null ? Math.min(from ?? w, w) : st.lastWindow + W;
-    // after a long gap, nothing in it can matter beyond closing what is open
-    const maxQuiet = (this.opts.closeAfterWindows + 1) * W;
-    if (w - next > maxQuiet) {
-      for (let q = next; q < next + maxQuiet; q += W) {
+    // after a very long silence (beyond any history the baseline uses), only closing what is open matters
+    if (w - next > 7 * 86400) {
+      for (let q = next; q < next + (this.opts.closeAfterWindows + 1) * W; q += W) {
         const r = stepLifecycle(st, q, [], { nodes: new Map(), edges: new Map() }, [], this.opts);
         st = r.state;
         events.push(...r.events);
