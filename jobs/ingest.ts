@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { parseIngestJob } from '../src/ingest/record.js';
+import { parseIngestJob, rawIngestJobSchema, type SlimDoc } from '../src/ingest/record.js';
+import { parseDocument } from '../src/ingest/parse.js';
 import type { AggregateStore, ApplyResult } from '../src/aggregate/store.js';
 import type { Metrics } from '../src/obs/metrics.js';
 
@@ -8,12 +9,15 @@ export interface IngestProcessorDeps {
   store: AggregateStore;
   /** Where invalid payloads are recorded, with their reason. */
   deadLetter: (job: Job, reason: string) => Promise<void>;
+  /** Where refused documents of raw jobs are recorded (idempotent: keyed by job and position). */
+  recordRejections?: (entries: Array<[string, string]>) => Promise<void>;
   metrics?: Metrics;
 }
 
 /** Processor of the "ingest" queue: validate the payload, apply it, report what it did. */
 export function ingestProcessor(deps: IngestProcessorDeps) {
   return async (job: Job): Promise<ApplyResult> => {
+    if (job.name === 'raw') return processRaw(deps, job);
     const payload = parseIngestJob(job.data);
     if (!payload.success) {
       const reason = payload.reason;
@@ -31,6 +35,29 @@ export function ingestProcessor(deps: IngestProcessorDeps) {
     }
     return r;
   };
+}
+
+async function processRaw(deps: IngestProcessorDeps, job: Job): Promise<ApplyResult> {
+  const payload = rawIngestJobSchema.safeParse(job.data);
+  if (!payload.success) {
+    const reason = payload.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    await deps.deadLetter(job, reason);
+    deps.metrics?.deadLettered.inc({ queue: 'ingest' });
+    throw new UnrecoverableError(`invalid raw ingest payload: ${reason}`);
+  }
+  const { id, raw, src } = payload.data;
+  const docs: SlimDoc[] = [];
+  const refused: Array<[string, string]> = [];
+  for (let i = 0; i < raw.length; i++) {
+    const r = parseDocument(raw[i]!);
+    if (r.ok) for (const d of r.docs) docs.push(d);
+    else {
+      refused.push([`${id}:${i}`, JSON.stringify({ source: src?.[i] ?? '', ...r.rejection })]);
+      deps.metrics?.documentsRejected.inc({ door: 'file', code: r.rejection.code });
+    }
+  }
+  if (refused.length) await deps.recordRejections?.(refused);
+  return deps.store.applyBatch({ id, docs });
 }
 
 /** Dead letters: a capped list in Redis, each entry the job id, the reason and the time. */

@@ -6,7 +6,12 @@ const program = new Command('trace-insights').description('X-Ray segments in; pe
 
 program.command('start', { isDefault: true }).description('HTTP + UDP + worker in one process').option('--config <file>', 'JSON config layered over config/default.json').action((o) => run('all', o));
 program.command('server').description('only the HTTP and UDP doors').option('--config <file>').action((o) => run('server', o));
-program.command('worker').description('only the aggregation worker').option('--config <file>').action((o) => run('worker', o));
+program
+  .command('worker')
+  .description('only the aggregation worker')
+  .option('--config <file>')
+  .option('--no-close', 'do not close windows or run detection (replay closes them itself)')
+  .action((o: { config?: string; close: boolean }) => run('worker', { config: o.config, closes: o.close }));
 
 program
   .command('replay')
@@ -17,6 +22,7 @@ program
   .option('--report <file>', 'write a Markdown report')
   .option('--labels <file>', "score against the simulator's labels file")
   .option('--keep', "keep the replay namespace's keys in Redis afterwards")
+  .option('--workers <n>', 'worker processes (default: one per core, at most 4)', (v) => Number(v))
   .action(async (files: string[], o) => {
     // the composition root ends the process: a replay leaves no work behind it
     process.exit(await replayCli(files, o));

@@ -12,7 +12,7 @@ export type Role = 'all' | 'server' | 'worker';
  * requested halves, and shuts down gracefully on SIGTERM/SIGINT (stop accepting, flush open batches,
  * finish active jobs).
  */
-export async function run(role: Role, opts: { config?: string }): Promise<void> {
+export async function run(role: Role, opts: { config?: string; closes?: boolean }): Promise<void> {
   let cfg;
   try {
     cfg = loadConfig({ file: opts.config, env: process.env });
@@ -32,7 +32,7 @@ export async function run(role: Role, opts: { config?: string }): Promise<void> 
   const metrics = createMetrics();
   const parts: Running[] = [];
   if (role !== 'worker') parts.push(await startServer(cfg, redis.url, log, metrics));
-  if (role !== 'server') parts.push(await startWorker(cfg, redis.url, log, metrics));
+  if (role !== 'server') parts.push(await startWorker(cfg, redis.url, log, metrics, { closes: opts.closes }));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -123,7 +123,10 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
     dedupeTtlSeconds: cfg.dedupeTtlSeconds,
     markerTtlSeconds: cfg.markerTtlSeconds,
   });
-  const worker = new Worker(QUEUE.ingest, ingestProcessor({ store, deadLetter: redisDeadLetter(redis, keys.deadLetters(), cfg.retentionSeconds), metrics }), {
+  const recordRejections = async (entries: Array<[string, string]>) => {
+    await redis.multi().hset(keys.rejected(), ...entries.flat()).expire(keys.rejected(), cfg.retentionSeconds).exec();
+  };
+  const worker = new Worker(QUEUE.ingest, ingestProcessor({ store, deadLetter: redisDeadLetter(redis, keys.deadLetters(), cfg.retentionSeconds), recordRejections, metrics }), {
     connection: connect(redisUrl, 'worker'),
     prefix: bullPrefix(cfg.keyPrefix),
     concurrency: cfg.worker.concurrency,

@@ -36,6 +36,8 @@ export interface KeySpace {
   openWindows(): string;
   /** Every node ever seen → last window start (for listing services). */
   catalog(): string;
+  /** Documents refused inside raw (replay) jobs: `<job>:<index>` → JSON with source, code and message. */
+  rejected(): string;
   /** Held by the one process closing windows and running detection. */
   closeLock(): string;
   /** Jobs whose payload was invalid, with the reason. */
@@ -64,6 +66,7 @@ export function keySpace(prefix: string): KeySpace {
     catalog: () => `{${prefix}:m}:catalog`,
     deadLetters: () => `{${prefix}:m}:dead`,
     closeLock: () => `{${prefix}:m}:close-lock`,
+    rejected: () => `{${prefix}:m}:rejected`,
   };
 }
 

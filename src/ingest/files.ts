@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
-import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Intake, IntakeResult } from './intake.js';
 import type { Rejection } from './parse.js';
@@ -44,15 +43,34 @@ function* fromBatchGetTraces(value: unknown, source: string): Generator<FileDocu
     for (const s of segments) {
       const doc = (s as { Document?: unknown })?.Document;
       if (typeof doc !== 'string') continue;
-      if (/"inferred"\s*:\s*true/.test(doc)) continue;
+      if (isInferred(doc)) continue;
       yield { text: doc, source };
     }
   }
 }
 
+/** Lines of a text stream (\n or \r\n), without the line ends; faster than node:readline for big files. */
+async function* linesOf(input: Readable): AsyncGenerator<string> {
+  input.setEncoding('utf8');
+  let rest = '';
+  for await (const chunk of input as AsyncIterable<string>) {
+    const text = rest ? rest + chunk : chunk;
+    let from = 0;
+    for (let nl = text.indexOf('\n', from); nl >= 0; nl = text.indexOf('\n', from)) {
+      const end = nl > from && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+      yield text.slice(from, end);
+      from = nl + 1;
+    }
+    rest = text.slice(from);
+  }
+  if (rest) yield rest.endsWith('\r') ? rest.slice(0, -1) : rest;
+}
+
+const isInferred = (doc: string) => doc.includes('"inferred"') && /"inferred"\s*:\s*true/.test(doc);
+
 /** Reads the documents of one file, in file order. */
 export async function* readTraceFile(path: string): AsyncGenerator<FileDocument> {
-  const lines = createInterface({ input: await openText(path), crlfDelay: Infinity });
+  const lines = linesOf(await openText(path));
   let lineNo = 0;
   let whole: string[] | undefined;
   for await (const line of lines) {
@@ -64,7 +82,7 @@ export async function* readTraceFile(path: string): AsyncGenerator<FileDocument>
     const trimmed = line.trim();
     if (!trimmed) continue;
     // one JSON value per line: a document, or a BatchGetTraces response
-    if (trimmed.startsWith('{') && trimmed.includes('"Traces"')) {
+    if (trimmed.startsWith('{"Traces"') || (trimmed.startsWith('{') && trimmed.includes('"Traces"') && !trimmed.includes('"trace_id"'))) {
       let value: unknown;
       try {
         value = JSON.parse(trimmed);
@@ -80,7 +98,7 @@ export async function* readTraceFile(path: string): AsyncGenerator<FileDocument>
       whole = [line];
       continue;
     }
-    if (/"inferred"\s*:\s*true/.test(trimmed)) continue;
+    if (isInferred(trimmed)) continue;
     yield { text: trimmed, source: `${path}:${lineNo}` };
   }
   if (whole) {

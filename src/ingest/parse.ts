@@ -199,7 +199,8 @@ function parseObject(value: unknown, opts: ParseOptions, rawId: () => string | u
  * subsegment, or a JSON array of independent subsegments (reference §4.3). Never throws.
  */
 export function parseDocument(text: string, opts: ParseOptions = {}): ParseResult {
-  if (text.length > MAX_DOCUMENT_BYTES || Buffer.byteLength(text, 'utf8') > MAX_DOCUMENT_BYTES) {
+  // a UTF-16 length above a third of the limit may still be within it in bytes: only then count bytes
+  if (text.length > MAX_DOCUMENT_BYTES || (text.length * 3 > MAX_DOCUMENT_BYTES && Buffer.byteLength(text, 'utf8') > MAX_DOCUMENT_BYTES)) {
     return reject('SegmentTooLarge', `document is larger than ${MAX_DOCUMENT_BYTES} bytes`, sniffId(text));
   }
   let value: unknown;

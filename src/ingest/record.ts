@@ -72,6 +72,19 @@ export const ingestJobSchema = z.object({
 });
 export type IngestJob = z.infer<typeof ingestJobSchema>;
 
+/**
+ * A job of raw documents, not yet validated: replay's file door hands parsing to the workers, so that
+ * reading a file and validating its documents run in parallel (on as many worker processes as there
+ * are). Each document is validated exactly as at the live doors; refusals are recorded with `src`.
+ */
+export const rawIngestJobSchema = z.object({
+  id: z.string().min(1).max(128),
+  raw: z.array(z.string()),
+  /** where each document came from (file:line), for the refusal record */
+  src: z.array(z.string()).optional(),
+});
+export type RawIngestJob = z.infer<typeof rawIngestJobSchema>;
+
 const isEntity = (e: unknown, depth: number): boolean => {
   if (typeof e !== 'object' || e === null || Array.isArray(e) || depth > 64) return false;
   const x = e as Record<string, unknown>;

@@ -1,5 +1,6 @@
 import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../config/load.js';
 import { resolveRedis } from '../redis/resolve.js';
@@ -16,6 +17,8 @@ export interface ReplayCliOptions {
   report?: string;
   labels?: string;
   keep?: boolean;
+  /** worker processes (default: one per core, at most 4) */
+  workers?: number;
 }
 
 /** `trace-insights replay`: the composition root of a replay run. Returns the exit code. */
@@ -49,6 +52,7 @@ export async function replayCli(files: string[], o: ReplayCliOptions): Promise<n
       redisUrl: redis.url,
       log,
       keep: o.keep,
+      workerProcesses: o.workers ?? Math.max(1, Math.min(availableParallelism(), 4)),
       onEvent: async (e) => {
         events.push(e);
         if (!out.write(JSON.stringify(e) + '\n')) await once(out, 'drain');

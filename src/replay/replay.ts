@@ -1,16 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { envMap } from '../config/schema.js';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
 import { connect } from '../redis/connect.js';
 import { keySpace, windowOf } from '../aggregate/keys.js';
 import { closeWindow, dueWindows } from '../aggregate/close.js';
-import { Batcher } from '../ingest/batcher.js';
-import { Intake } from '../ingest/intake.js';
 import { readTraceFile } from '../ingest/files.js';
 import { ingestQueue } from '../queue/queues.js';
 import { createMetrics } from '../obs/metrics.js';
-import { startWorker } from '../runtime.js';
+import { startWorker, type WorkerHalf } from '../runtime.js';
 import { createInsights } from '../insights/build.js';
 import type { InsightEvent } from '../insights/model.js';
 import type { Rejection } from '../ingest/parse.js';
@@ -35,6 +39,11 @@ export interface ReplayOptions {
   chunk?: number;
   /** keep the namespace's keys afterwards (for inspection) @defaultValue false */
   keep?: boolean;
+  /**
+   * Worker processes to aggregate with; 0 runs the worker in this process. On a multi-core machine,
+   * separate processes let reading/validating and aggregating run in parallel. @defaultValue 0
+   */
+  workerProcesses?: number;
 }
 
 export interface ReplayResult {
@@ -47,6 +56,43 @@ export interface ReplayResult {
   lastEventTime: number | null;
   windowsClosed: number;
   seconds: number;
+}
+
+const START_TIME = /"start_time"\s*:\s*(-?[0-9.]+(?:[eE][+-]?[0-9]+)?)/;
+
+/** The first start_time in a document's text (0 if none): the reading position in event time. */
+export function sniffStartTime(text: string): number {
+  const m = START_TIME.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Worker processes (`trace-insights worker --no-close`) sharing the replay's namespace and settings. */
+async function startWorkerProcesses(cfg: Config, redisUrl: string, n: number): Promise<{ close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ti-replay-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ ...cfg, redisUrl, logLevel: cfg.logLevel === 'silent' ? 'silent' : 'warn' }));
+  const bin = fileURLToPath(new URL('../../bin/trace-insights.js', import.meta.url));
+  const env = { ...process.env };
+  for (const k of Object.keys(envMap)) delete env[k];
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < n; i++) {
+    children.push(spawn(process.execPath, [bin, 'worker', '--no-close', '--config', file], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+  }
+  return {
+    close: async () => {
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exitCode !== null) return resolve();
+              c.once('exit', () => resolve());
+              c.kill('SIGTERM');
+            }),
+        ),
+      );
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 async function dropNamespace(redis: Redis, prefix: string): Promise<void> {
@@ -72,7 +118,10 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const keys = keySpace(namespace);
   const queueRedis = connect(o.redisUrl, 'worker');
   const queue = ingestQueue(queueRedis, namespace);
-  const worker = await startWorker(cfg, o.redisUrl, log, metrics, { closes: false });
+  const external = o.workerProcesses ?? 0;
+  const worker: { close(): Promise<void>; ingest?: WorkerHalf['ingest'] } = external
+    ? await startWorkerProcesses(cfg, o.redisUrl, external)
+    : await startWorker(cfg, o.redisUrl, log, metrics, { closes: false });
   let enqueued = 0;
   let completed = 0;
   let waiters: Array<() => void> = [];
@@ -84,21 +133,13 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       for (const f of w) f();
     }
   };
-  worker.ingest.on('completed', finished);
-  // a job that failed for good is finished too (its error is logged by the worker)
-  worker.ingest.on('failed', (job) => {
-    if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) finished();
-  });
-  const batcher = new Batcher({
-    maxSegments: cfg.batch.maxSegments,
-    // replay reads as fast as it can: batches fill by size, the timer only matters at the very end
-    maxWaitMs: cfg.batch.maxWaitMs,
-    enqueue: async (job) => {
-      enqueued++;
-      await queue.add('batch', job, { jobId: job.id });
-    },
-  });
-  const intake = new Intake(batcher, metrics, {});
+  if (worker.ingest) {
+    worker.ingest.on('completed', finished);
+    // a job that failed for good is finished too (its error is logged by the worker)
+    worker.ingest.on('failed', (job) => {
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) finished();
+    });
+  }
   const { engine, store } = createInsights(redis, cfg);
   const closeOpts = { windowSeconds: W, allowedLatenessSeconds: lateness, retentionSeconds: cfg.retentionSeconds };
 
@@ -109,9 +150,16 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   let pending: Array<Promise<void>> = [];
 
   const settle = async () => {
-    await batcher.flush();
     await Promise.all(pending);
     pending = [];
+    if (!worker.ingest) {
+      // workers in other processes: wait until the queue has nothing left to do
+      for (;;) {
+        const c = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
+        if (Object.values(c).every((n) => n === 0)) return;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
     if (completed < enqueued) await new Promise<void>((resolve) => waiters.push(resolve));
   };
   let firstWindow: number | null = null;
@@ -136,14 +184,13 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   try {
     let texts: string[] = [];
     let sources: string[] = [];
+    let seq = 0;
     const submit = async () => {
       if (!texts.length) return;
-      const r = intake.submit('file', texts);
+      const job = { id: `${namespace}-r${++seq}`, raw: texts, src: sources };
       result.documents += texts.length;
-      result.accepted += r.accepted;
-      for (const { index, ...rej } of r.rejections) result.rejections.push({ ...rej, source: sources[index] ?? '' });
-      pending.push(r.queued);
-      if (r.maxStartTime > readTo) readTo = r.maxStartTime;
+      enqueued++;
+      pending.push(queue.add('raw', job, { jobId: job.id }).then(() => undefined));
       texts = [];
       sources = [];
       if (readTo > 0 && nextClose === null) nextClose = windowOf(readTo, W);
@@ -154,25 +201,36 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         await closeThrough(last + W + lateness, last);
         nextClose = last + W;
       }
-      if (pending.length > 8) {
+      if (pending.length > 16) {
         await Promise.all(pending);
         pending = [];
       }
       o.onProgress?.({ documents: result.documents, eventTime: readTo, insights: insightsSeen.size });
     };
+    const batchSize = cfg.batch.maxSegments;
     for (const f of o.files) {
       for await (const d of readTraceFile(f)) {
         texts.push(d.text);
         sources.push(d.source);
-        if (texts.length >= (o.chunk ?? 2000)) await submit();
+        // where the reading is in event time (any deterministic function of the text serves: it only
+        // decides when windows close, and documents are sorted by time)
+        const t = sniffStartTime(d.text);
+        if (t > readTo && t < 4102444800) readTo = t;
+        if (texts.length >= batchSize) await submit();
       }
     }
     await submit();
     // end of input: close everything that is left
     if (readTo > 0) await closeThrough(Infinity, windowOf(readTo, W));
+    const refused = await redis.hgetall(keys.rejected());
+    const order = (k: string) => k.slice(k.lastIndexOf('-r') + 2).split(':').map(Number) as [number, number];
+    for (const k of Object.keys(refused).sort((a, b) => order(a)[0] - order(b)[0] || order(a)[1] - order(b)[1])) {
+      result.rejections.push(JSON.parse(refused[k]!) as Rejection & { source: string });
+    }
+    result.accepted = result.documents - result.rejections.length;
     o.onProgress?.({ documents: result.documents, eventTime: readTo, insights: insightsSeen.size });
   } finally {
-    await batcher.close();
+    await Promise.allSettled(pending);
     await worker.close();
     await queue.close();
     if (!o.keep) await dropNamespace(redis, namespace).catch(() => undefined);
