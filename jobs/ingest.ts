@@ -11,6 +11,13 @@ export interface IngestProcessorDeps {
   deadLetter: (job: Job, reason: string) => Promise<void>;
   /** Where refused documents of raw jobs are recorded (idempotent: keyed by job and position). */
   recordRejections?: (entries: Array<[string, string]>) => Promise<void>;
+  /** Raw jobs' documents (claim check): fetch, and mark done + delete once applied. */
+  blobs?: {
+    get(key: string): Promise<string | null>;
+    /** true when the batch was fully applied before (its blob is then gone for good) */
+    done(batchId: string): Promise<boolean>;
+    finish(batchId: string, key: string): Promise<void>;
+  };
   metrics?: Metrics;
 }
 
@@ -45,7 +52,18 @@ async function processRaw(deps: IngestProcessorDeps, job: Job): Promise<ApplyRes
     deps.metrics?.deadLettered.inc({ queue: 'ingest' });
     throw new UnrecoverableError(`invalid raw ingest payload: ${reason}`);
   }
-  const { id, raw, src } = payload.data;
+  const { id, blob } = payload.data;
+  if (!deps.blobs) throw new UnrecoverableError('raw jobs need a blob store');
+  const text = await deps.blobs.get(blob);
+  if (text === null) {
+    if (await deps.blobs.done(id)) return { documents: 0, counted: 0, duplicates: 0, windows: 0, windowsAlreadyApplied: 0, parked: 0, maxEventTime: 0 };
+    const reason = `the documents of raw batch ${id} are gone (${blob} expired?)`;
+    await deps.deadLetter(job, reason);
+    throw new UnrecoverableError(reason);
+  }
+  const sep = text.indexOf('\n\u0000\n');
+  const raw = (sep < 0 ? text : text.slice(0, sep)).split('\n');
+  const src = sep < 0 ? [] : text.slice(sep + 3).split('\n');
   const docs: SlimDoc[] = [];
   const refused: Array<[string, string]> = [];
   for (let i = 0; i < raw.length; i++) {
@@ -57,7 +75,9 @@ async function processRaw(deps: IngestProcessorDeps, job: Job): Promise<ApplyRes
     }
   }
   if (refused.length) await deps.recordRejections?.(refused);
-  return deps.store.applyBatch({ id, docs });
+  const r = await deps.store.applyBatch({ id, docs });
+  await deps.blobs.finish(id, blob);
+  return r;
 }
 
 /** Dead letters: a capped list in Redis, each entry the job id, the reason and the time. */

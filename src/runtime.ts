@@ -16,6 +16,7 @@ import type { Metrics } from './obs/metrics.js';
 import { ingestProcessor, redisDeadLetter } from '../jobs/ingest.js';
 import { closeProcessor } from '../jobs/close.js';
 import { createInsights } from './insights/build.js';
+import { startDelivery, webhookApi } from './notify/runtime.js';
 
 export interface Running {
   /** Stops everything this half started; runs every step even if one fails; idempotent. */
@@ -72,7 +73,8 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
   const intake = new Intake(batcher, metrics, { now: () => Date.now() / 1000, maxFutureSeconds: 900 });
   const ready = () => queueRedis.status === 'ready' && readRedis.status === 'ready';
   const reader = new AggregateReader(readRedis, keySpace(cfg.keyPrefix), cfg.windowSeconds);
-  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes });
+  const webhooks = webhookApi(cfg, readRedis, queueRedis, log.child({ component: 'webhooks' }), metrics);
+  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: cfg.port, hostname: cfg.host }, () => resolve(s));
   });
@@ -91,6 +93,7 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
         ['http', () => new Promise<void>((resolve) => server.close(() => resolve()))],
         ['batcher', () => batcher.close()],
         ['queue', () => queue.close()],
+        ['webhooks', () => webhooks.close()],
         ['redis', () => Promise.all([queueRedis.quit().catch(() => queueRedis.disconnect()), readRedis.quit().catch(() => readRedis.disconnect())])],
       ]),
     ),
@@ -126,7 +129,16 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
   const recordRejections = async (entries: Array<[string, string]>) => {
     await redis.multi().hset(keys.rejected(), ...entries.flat()).expire(keys.rejected(), cfg.retentionSeconds).exec();
   };
-  const worker = new Worker(QUEUE.ingest, ingestProcessor({ store, deadLetter: redisDeadLetter(redis, keys.deadLetters(), cfg.retentionSeconds), recordRejections, metrics }), {
+  const blobs = {
+    get: (key: string) => redis.get(key),
+    done: async (batchId: string) => (await redis.exists(keys.blobDone(batchId))) === 1,
+    // the marker first: a retry that finds the blob gone must know the batch was applied
+    finish: async (batchId: string, key: string) => {
+      await redis.set(keys.blobDone(batchId), '1', 'EX', cfg.markerTtlSeconds);
+      await redis.unlink(key);
+    },
+  };
+  const worker = new Worker(QUEUE.ingest, ingestProcessor({ store, deadLetter: redisDeadLetter(redis, keys.deadLetters(), cfg.retentionSeconds), recordRejections, blobs, metrics }), {
     connection: connect(redisUrl, 'worker'),
     prefix: bullPrefix(cfg.keyPrefix),
     concurrency: cfg.worker.concurrency,
@@ -155,8 +167,11 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
   // Window close: a scheduler ticks the "close" queue; every worker upserts the same scheduler.
   const closeOpts = { windowSeconds: cfg.windowSeconds, allowedLatenessSeconds: cfg.allowedLatenessSeconds, retentionSeconds: cfg.retentionSeconds };
   const insights = createInsights(redis, cfg);
+  // webhook delivery: the deliver worker, and one delivery per (insight event, matching subscription)
+  const delivery = await startDelivery(cfg, redisUrl, redis, log.child({ component: 'webhooks' }), metrics);
   const closer = new Worker(QUEUE.close, closeProcessor({ redis, keys, opts: closeOpts, idleSeconds: cfg.close.idleSeconds, engine: insights.engine, onEvents: async (events) => {
     for (const e of events) log.info({ type: e.type, insightId: e.insight.id, summary: e.insight.summary }, 'insight event');
+    await delivery.dispatcher.enqueueEvents(events);
   } }), {
     connection: connect(redisUrl, 'worker'),
     prefix: bullPrefix(cfg.keyPrefix),
@@ -175,6 +190,7 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
         ['worker', () => worker.close()],
         ['closer', () => closer.close()],
         ['close-queue', () => ticks.close()],
+        ['delivery', () => delivery.close()],
         ['redis', () => redis.quit().catch(() => redis.disconnect())],
       ]),
     ),

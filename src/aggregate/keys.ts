@@ -36,6 +36,9 @@ export interface KeySpace {
   openWindows(): string;
   /** Every node ever seen → last window start (for listing services). */
   catalog(): string;
+  /** Raw documents of a replay batch (claim check), and the marker that it was applied. */
+  blob(batchId: string): string;
+  blobDone(batchId: string): string;
   /** Documents refused inside raw (replay) jobs: `<job>:<index>` → JSON with source, code and message. */
   rejected(): string;
   /** Held by the one process closing windows and running detection. */
@@ -67,6 +70,8 @@ export function keySpace(prefix: string): KeySpace {
     deadLetters: () => `{${prefix}:m}:dead`,
     closeLock: () => `{${prefix}:m}:close-lock`,
     rejected: () => `{${prefix}:m}:rejected`,
+    blob: (b) => `{${prefix}:b}:${b}`,
+    blobDone: (b) => `{${prefix}:b}:done:${b}`,
   };
 }
 

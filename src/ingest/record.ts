@@ -79,9 +79,12 @@ export type IngestJob = z.infer<typeof ingestJobSchema>;
  */
 export const rawIngestJobSchema = z.object({
   id: z.string().min(1).max(128),
-  raw: z.array(z.string()),
-  /** where each document came from (file:line), for the refusal record */
-  src: z.array(z.string()).optional(),
+  /**
+   * Redis key of the documents (claim check): one per line, then a line with a NUL character, then
+   * where each came from (file:line). Kept out of the job itself so that no document is JSON-escaped
+   * and copied by the queue; the worker deletes it once the batch is applied.
+   */
+  blob: z.string().min(1).max(256),
 });
 export type RawIngestJob = z.infer<typeof rawIngestJobSchema>;
 

@@ -187,10 +187,17 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     let seq = 0;
     const submit = async () => {
       if (!texts.length) return;
-      const job = { id: `${namespace}-r${++seq}`, raw: texts, src: sources };
+      const id = `${namespace}-r${++seq}`;
+      const job = { id, blob: keys.blob(id) };
       result.documents += texts.length;
       enqueued++;
-      pending.push(queue.add('raw', job, { jobId: job.id }).then(() => undefined));
+      const body = `${texts.join('\n')}\n\u0000\n${sources.join('\n')}`;
+      pending.push(
+        redis
+          .set(job.blob, body, 'EX', cfg.markerTtlSeconds)
+          .then(() => queue.add('raw', job, { jobId: id }))
+          .then(() => undefined),
+      );
       texts = [];
       sources = [];
       if (readTo > 0 && nextClose === null) nextClose = windowOf(readTo, W);
