@@ -1,7 +1,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 
 /** BullMQ queue names; one processor per queue lives in jobs/. */
-export const QUEUE = { ingest: 'ingest', close: 'close' } as const;
+export const QUEUE = { ingest: 'ingest', close: 'close', deliver: 'deliver' } as const;
 
 /** BullMQ's own key prefix: a hash tag, so every queue key is in one slot (Redis Cluster). */
 export function bullPrefix(keyPrefix: string): string {
@@ -11,7 +11,8 @@ export function bullPrefix(keyPrefix: string): string {
 export const ingestJobOptions: JobsOptions = {
   attempts: 20,
   backoff: { type: 'exponential', delay: 500 },
-  removeOnComplete: { age: 3600, count: 10000 },
+  // completed jobs hold their whole batch: keep only a few for inspection (the counts are in the windows)
+  removeOnComplete: { age: 600, count: 100 },
   removeOnFail: { age: 7 * 86400 },
 };
 
@@ -21,4 +22,20 @@ export function ingestQueue(connection: ConnectionOptions, keyPrefix: string): Q
 
 export function closeQueue(connection: ConnectionOptions, keyPrefix: string): Queue {
   return new Queue(QUEUE.close, { connection, prefix: bullPrefix(keyPrefix), defaultJobOptions: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } });
+}
+
+/**
+ * Webhook deliveries. Retries of a failed request are scheduled by the processor itself (the delivery's
+ * own schedule, Retry-After); BullMQ's attempts only cover an unexpected error (Redis gone mid-job).
+ * Finished jobs can go at once: deliveries are idempotent by their own records, not by job retention.
+ */
+export const deliverJobOptions: JobsOptions = {
+  attempts: 30,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 7 * 86400 },
+};
+
+export function deliverQueue(connection: ConnectionOptions, keyPrefix: string): Queue {
+  return new Queue(QUEUE.deliver, { connection, prefix: bullPrefix(keyPrefix), defaultJobOptions: deliverJobOptions });
 }
