@@ -52,6 +52,18 @@ function bucketsOf(docs: readonly SlimDoc[]): Map<number, Set<string>> {
   return out;
 }
 
+/** Parked subsegments as (trace, line) pairs per parking bucket. */
+function byOrphanBucket(docs: readonly SlimDoc[]): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const d of docs) {
+    const b = Math.floor(d.s / ORPHAN_BUCKET_SECONDS);
+    let list = out.get(b);
+    if (!list) out.set(b, (list = []));
+    list.push(d.t, JSON.stringify(d));
+  }
+  return out;
+}
+
 /** Turns one window's delta into the keys and arguments of the apply script. */
 export function encodeApply(keys: KeySpace, w: number, batchId: string, delta: WindowDelta, opts: AggregateOptions): Array<string | number> {
   const dataKeys: string[] = [];
@@ -175,28 +187,10 @@ export class AggregateStore {
     // applications must be retried with the first answers, or a segment counted in one window would
     // no longer count its calls in the next.
     for (const w of byWindow.keys()) post.del(this.keys.claim(w, job.id)), posts++;
-    if (leftovers.length) {
-      const byBucket = new Map<number, string[]>();
-      for (const d of leftovers) {
-        const b = Math.floor(d.s / ORPHAN_BUCKET_SECONDS);
-        const list = byBucket.get(b) ?? [];
-        list.push(d.t, JSON.stringify(d));
-        byBucket.set(b, list);
-      }
-      for (const [b, pairs] of byBucket) post.tiPark(this.keys.orphans(b), ORPHAN_TTL_SECONDS, ...pairs), posts++;
-    }
+    for (const [b, pairs] of byOrphanBucket(leftovers)) post.tiPark(this.keys.orphans(b), ORPHAN_TTL_SECONDS, ...pairs), posts++;
     // Only what a claim covered leaves the parking; anything else stays for a later batch.
     const unpark = joinedParked.filter((d) => claimed.has(memberOf(d.t, d.i)));
-    if (unpark.length) {
-      const byBucket = new Map<number, string[]>();
-      for (const d of unpark) {
-        const b = Math.floor(d.s / ORPHAN_BUCKET_SECONDS);
-        const list = byBucket.get(b) ?? [];
-        list.push(d.t, JSON.stringify(d));
-        byBucket.set(b, list);
-      }
-      for (const [b, pairs] of byBucket) post.tiUnpark(this.keys.orphans(b), ...pairs), posts++;
-    }
+    for (const [b, pairs] of byOrphanBucket(unpark)) post.tiUnpark(this.keys.orphans(b), ...pairs), posts++;
     if (deltas.size) {
       const open: Array<string | number> = [];
       for (const w of deltas.keys()) open.push(w, w);

@@ -90,6 +90,17 @@ function awsTypeOf(sub: SubsegmentDoc): string {
   return `AWS::${name}`;
 }
 
+/** The complete children of an entity, slimmed (in-progress ones are counted and left out). */
+function slimChildren(subs: SubsegmentDoc[] | undefined, inProgress: { n: number }): SlimEntity[] | undefined {
+  if (!subs?.length) return undefined;
+  const c: SlimEntity[] = [];
+  for (const s of subs) {
+    const x = slimSub(s, inProgress);
+    if (x) c.push(x);
+  }
+  return c.length ? c : undefined;
+}
+
 function slimSub(sub: SubsegmentDoc, inProgress: { n: number }): SlimEntity | undefined {
   if (sub.in_progress || sub.end_time === undefined) {
     inProgress.n++;
@@ -105,14 +116,8 @@ function slimSub(sub: SubsegmentDoc, inProgress: { n: number }): SlimEntity | un
   }
   if (out.ns && (sub.traced === true || sub.http?.request?.traced === true)) out.tr = 1;
   if (sub.type === 'subsegment' && sub.trace_id !== undefined) out.st = 1;
-  if (sub.subsegments?.length) {
-    const c: SlimEntity[] = [];
-    for (const s of sub.subsegments) {
-      const x = slimSub(s, inProgress);
-      if (x) c.push(x);
-    }
-    if (c.length) out.c = c;
-  }
+  const c = slimChildren(sub.subsegments, inProgress);
+  if (c) out.c = c;
   return out;
 }
 
@@ -182,14 +187,8 @@ function parseObject(value: unknown, opts: ParseOptions, rawId: () => string | u
   } else {
     const origin = (doc as { origin?: string }).origin;
     if (origin) out.ty = origin;
-    if (doc.subsegments?.length) {
-      const c: SlimEntity[] = [];
-      for (const s of doc.subsegments) {
-        const x = slimSub(s, inProgress);
-        if (x) c.push(x);
-      }
-      if (c.length) out.c = c;
-    }
+    const c = slimChildren(doc.subsegments, inProgress);
+    if (c) out.c = c;
   }
   return { ok: true, docs: [out], inProgress: inProgress.n };
 }
