@@ -24,6 +24,9 @@ interface Pending {
   members: string[];
   firstWindow: number;
   lastWindow: number;
+  /** the first window's impact, counted when the insight opens (absent in states saved before it was kept) */
+  client?: RequestImpact;
+  root?: RequestImpact;
 }
 
 interface Tracked {
@@ -144,11 +147,14 @@ export function stepLifecycle(
     }
     const prev = state.pending.find((p) => p.lastWindow === w - W && (p.source === grp.source || overlaps(p.members, grp.members)));
     if (!prev) {
-      nextPending.push({ source: grp.source, members: grp.members, firstWindow: w, lastWindow: w });
+      nextPending.push({ source: grp.source, members: grp.members, firstWindow: w, lastWindow: w, client: impact.client, root: impact.root });
       continue;
     }
     const startTime = prev.firstWindow;
     const members = [...new Set([...prev.members, ...grp.members])].sort();
+    // the insight starts at the first window, so its impact does too
+    const client = add(prev.client ?? zero(), impact.client);
+    const root = prev.source === grp.source ? add(prev.root ?? zero(), impact.root) : impact.root;
     const insight: Insight = {
       id: insightId(o.groupName, grp.source, startTime),
       groupName: o.groupName,
@@ -159,13 +165,13 @@ export function stepLifecycle(
       rootCauseCandidates: grp.candidates.map((c) => ({ service: ref(c.id), score: c.score, reason: c.reason })),
       impactedServices: members.map(ref),
       topAnomalousServices: topAnomalous(grp, byId),
-      clientRequestImpactStatistics: impact.client,
-      rootCauseServiceRequestImpactStatistics: impact.root,
-      summary: summarize(grp, impact.client),
+      clientRequestImpactStatistics: client,
+      rootCauseServiceRequestImpactStatistics: root,
+      summary: summarize(grp, client),
       evidence: evidenceOf(w, W, grp, byId),
       lastUpdateTime: eventTime,
     };
-    const t: Tracked = { insight, source: grp.source, members, lastAnomalousWindow: w, normalStreak: 0, reportedClientFaults: impact.client.faultCount };
+    const t: Tracked = { insight, source: grp.source, members, lastAnomalousWindow: w, normalStreak: 0, reportedClientFaults: client.faultCount };
     active.push(t);
     matched.add(t);
     events.push({ type: 'insight.opened', eventTime, insight: { ...insight } });
