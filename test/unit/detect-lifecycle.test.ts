@@ -1,0 +1,233 @@
+import { describe, expect, it } from 'vitest';
+import type { Graph } from '../../src/aggregate/read.js';
+import type { Category } from '../../src/detect/detect.js';
+import type { Group } from '../../src/detect/root-cause.js';
+import { emptyLifecycle, flushLifecycle, stepLifecycle, type LifecycleOptions, type LifecycleState } from '../../src/insights/lifecycle.js';
+import { insightId, type InsightEvent } from '../../src/insights/model.js';
+import { fixture, id } from '../helpers/window-stats.js';
+
+/**
+ * The insight state machine, window by window, with hand-made groups: which window opens, updates
+ * and closes an insight, and the times it carries.
+ */
+
+/** X-Ray's InsightId pattern. */
+const INSIGHT_ID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$/;
+
+const W = 60;
+const T0 = 1_790_816_400; // 2026-10-01T01:00:00Z, a window start
+const O: LifecycleOptions = { groupName: 'Default', windowSeconds: W, closeAfterWindows: 3 };
+
+const GW = id('AWS::ApiGateway::Stage', 'api-gateway');
+const ORDER = id('AWS::ECS::Container', 'OrderService');
+const INV = id('AWS::Lambda::Function', 'InventoryService');
+const PAY = id('AWS::EC2::Instance', 'PaymentService');
+
+/** Each window: 100 client requests at the gateway, `faults` of them faulted (passed up from OrderService). */
+function shopGraph(faults: number): Graph {
+  return fixture(
+    GW,
+    [
+      { id: GW, normal: { count: 100 }, now: { count: 100, fault: faults, passedFault: faults } },
+      { id: ORDER, normal: { count: 100 }, now: { count: 100, fault: faults } },
+      { id: INV, normal: { count: 100 }, now: { count: 100 } },
+      { id: PAY, normal: { count: 80 }, now: { count: 80 } },
+    ],
+    [
+      { from: GW, to: ORDER },
+      { from: ORDER, to: INV },
+      { from: ORDER, to: PAY },
+    ],
+  ).graph;
+}
+/** 2 client faults a window: too few for the impact to grow by the 10 faults an update needs within these tests */
+const graph = shopGraph(2);
+
+function group(source: string, members: string[] = [source], categories: Category[] = ['FAULT']): Group {
+  const all = [...new Set([source, ...members])].sort();
+  return {
+    source,
+    categories,
+    members: all,
+    candidates: [source, ...all.filter((m) => m !== source)].map((m, i) => ({ id: m, score: i === 0 ? 0.9 : 0.1, reason: `${m}: why` })),
+  };
+}
+
+/** What each window looks like: `null` for a normal window, else its groups. */
+type Window = Group[] | null;
+
+/** Steps through the windows from T0; returns the events of each step and the last state. */
+function run(windows: Window[], o: LifecycleOptions = O, g: Graph = graph): { perWindow: InsightEvent[][]; events: InsightEvent[]; state: LifecycleState } {
+  let state = emptyLifecycle();
+  const perWindow: InsightEvent[][] = [];
+  windows.forEach((groups, i) => {
+    const r = stepLifecycle(state, T0 + i * W, groups ?? [], g, [], o);
+    state = r.state;
+    perWindow.push(r.events);
+  });
+  return { perWindow, events: perWindow.flat(), state };
+}
+
+const orderFaults = () => [group(ORDER, [GW, ORDER])];
+const types = (evs: InsightEvent[]) => evs.map((e) => e.type);
+
+describe('stepLifecycle: open', () => {
+  it('one anomalous window opens nothing', () => {
+    const r = run([orderFaults(), null, null, null, null]);
+    expect(r.events).toEqual([]);
+    expect(r.state.active).toEqual([]);
+    expect(r.state.pending).toEqual([]);
+  });
+
+  it('the first anomalous window is only pending', () => {
+    const r = run([orderFaults()]);
+    expect(r.events).toEqual([]);
+    expect(r.state.pending).toHaveLength(1);
+    expect(r.state.lastWindow).toBe(T0);
+  });
+
+  it('two anomalous windows with a normal one between them open nothing', () => {
+    expect(run([orderFaults(), null, orderFaults(), null, null]).events).toEqual([]);
+  });
+
+  it('two consecutive anomalous windows open an insight at the end of the second, starting at the first', () => {
+    const r = run([orderFaults(), orderFaults()]);
+    expect(r.perWindow[0]).toEqual([]);
+    expect(types(r.perWindow[1]!)).toEqual(['insight.opened']);
+    const e = r.perWindow[1]![0]!;
+    expect(e.eventTime).toBe(T0 + 2 * W);
+    expect(e.insight).toMatchObject({
+      id: insightId('Default', ORDER, T0),
+      groupName: 'Default',
+      state: 'ACTIVE',
+      categories: ['FAULT'],
+      startTime: T0,
+      endTime: null,
+      lastUpdateTime: T0 + 2 * W,
+      impactedServices: [
+        { type: 'AWS::ApiGateway::Stage', name: 'api-gateway' },
+        { type: 'AWS::ECS::Container', name: 'OrderService' },
+      ],
+      rootCauseCandidates: [
+        { service: { type: 'AWS::ECS::Container', name: 'OrderService' }, score: 0.9, reason: `${ORDER}: why` },
+        { service: { type: 'AWS::ApiGateway::Stage', name: 'api-gateway' }, score: 0.1, reason: `${GW}: why` },
+      ],
+    });
+    expect(e.insight.id).toMatch(INSIGHT_ID);
+    expect(e.insight.evidence).toMatchObject({ window: { start: T0 + W, end: T0 + 2 * W } });
+    expect(e.insight.summary).toBe('Fault anomaly rooted in OrderService, impacting 1 other service; 4 of 200 client requests faulted.');
+    expect(r.state.active).toHaveLength(1);
+  });
+
+  it('the opened insight counts the client requests of both anomalous windows it spans', () => {
+    const e = run([orderFaults(), orderFaults()]).perWindow[1]![0]!;
+    // 100 client requests, 2 faulted, in each of the two windows from startTime to eventTime
+    expect(e.insight.clientRequestImpactStatistics).toEqual({ faultCount: 4, okCount: 196, totalCount: 200 });
+    // OrderService, the root cause: 100 requests, 2 faults a window
+    expect(e.insight.rootCauseServiceRequestImpactStatistics).toEqual({ faultCount: 4, okCount: 196, totalCount: 200 });
+  });
+
+  it('the two windows may name the root cause differently if their services overlap', () => {
+    const r = run([[group(GW, [GW])], orderFaults()]);
+    expect(types(r.events)).toEqual(['insight.opened']);
+    expect(r.events[0]!.insight.startTime).toBe(T0);
+    expect(r.events[0]!.insight.id).toBe(insightId('Default', ORDER, T0));
+  });
+
+  it('two unrelated groups open two insights', () => {
+    const both = () => [group(ORDER, [GW, ORDER]), group(INV, [INV], ['THROTTLE'])];
+    const r = run([both(), both()]);
+    expect(types(r.events)).toEqual(['insight.opened', 'insight.opened']);
+    expect(new Set(r.events.map((e) => e.insight.id)).size).toBe(2);
+  });
+});
+
+describe('stepLifecycle: update and close', () => {
+  it('closes after closeAfterWindows normal windows, ending at the end of the last anomalous window', () => {
+    // A A A N N N: opened at the end of window 1, closed at the end of window 5
+    const r = run([orderFaults(), orderFaults(), orderFaults(), null, null, null, null]);
+    expect(r.perWindow.map(types)).toEqual([[], ['insight.opened'], [], [], [], ['insight.closed'], []]);
+    const closed = r.perWindow[5]![0]!;
+    expect(closed.eventTime).toBe(T0 + 6 * W);
+    expect(closed.insight).toMatchObject({ id: insightId('Default', ORDER, T0), state: 'CLOSED', startTime: T0, endTime: T0 + 3 * W, lastUpdateTime: T0 + 6 * W });
+    expect(r.state.active).toEqual([]);
+  });
+
+  it('a gap shorter than closeAfterWindows does not close it; the count starts again', () => {
+    // A A N N A N N N: the anomaly returns in window 4, so it closes after windows 5–7, ending at window 4's end
+    const r = run([orderFaults(), orderFaults(), null, null, orderFaults(), null, null, null]);
+    expect(types(r.events)).toEqual(['insight.opened', 'insight.closed']);
+    expect(r.perWindow[7]!.map((e) => [e.type, e.eventTime, e.insight.endTime])).toEqual([['insight.closed', T0 + 8 * W, T0 + 5 * W]]);
+  });
+
+  it('closeAfterWindows = 1 closes at the first normal window', () => {
+    const r = run([orderFaults(), orderFaults(), null], { ...O, closeAfterWindows: 1 });
+    expect(r.perWindow.map(types)).toEqual([[], ['insight.opened'], ['insight.closed']]);
+    expect(r.events[1]!.insight.endTime).toBe(T0 + 2 * W);
+  });
+
+  it('updates when a new service is impacted, and not while nothing changes', () => {
+    const wider = () => [group(ORDER, [GW, ORDER, INV])];
+    const r = run([orderFaults(), orderFaults(), orderFaults(), wider(), wider()]);
+    expect(r.perWindow.map(types)).toEqual([[], ['insight.opened'], [], ['insight.updated'], []]);
+    const u = r.perWindow[3]![0]!;
+    expect(u.eventTime).toBe(T0 + 4 * W);
+    expect(u.insight.id).toBe(r.events[0]!.insight.id);
+    expect(u.insight.lastUpdateTime).toBe(T0 + 4 * W);
+    expect(u.insight.startTime).toBe(T0);
+    expect(u.insight.impactedServices.map((s) => s.name)).toEqual(['api-gateway', 'OrderService', 'InventoryService']);
+  });
+
+  it('updates when the client impact grows by half (and by at least 10 faults) since the last event', () => {
+    // 40 client faults a window: 80 when opened, 120 after the next window (≥ 1.5 × 80): update; 160 < 1.5 × 120: none
+    const r = run([orderFaults(), orderFaults(), orderFaults(), orderFaults(), orderFaults()], O, shopGraph(40));
+    expect(r.perWindow.map(types)).toEqual([[], ['insight.opened'], ['insight.updated'], [], ['insight.updated']]);
+    expect(r.events.map((e) => e.insight.clientRequestImpactStatistics.faultCount)).toEqual([80, 120, 200]);
+  });
+
+  it('updates when the root cause or the categories change', () => {
+    const r = run([orderFaults(), orderFaults(), [group(PAY, [GW, ORDER, PAY])], [group(PAY, [GW, ORDER, PAY], ['FAULT', 'LATENCY'])]]);
+    expect(r.perWindow.map(types)).toEqual([[], ['insight.opened'], ['insight.updated'], ['insight.updated']]);
+    expect(r.perWindow[2]![0]!.insight.rootCauseCandidates[0]!.service.name).toBe('PaymentService');
+    expect(r.perWindow[3]![0]!.insight.categories).toEqual(['FAULT', 'LATENCY']);
+    // still the same insight: its id is fixed when it opens
+    expect(new Set(r.events.map((e) => e.insight.id))).toEqual(new Set([insightId('Default', ORDER, T0)]));
+  });
+
+  it('flushLifecycle closes what is still active at the end of the input', () => {
+    const r = run([orderFaults(), orderFaults(), orderFaults()]);
+    const f = flushLifecycle(r.state, T0 + 2 * W, O);
+    expect(f.events.map((e) => [e.type, e.eventTime, e.insight.state, e.insight.endTime])).toEqual([['insight.closed', T0 + 3 * W, 'CLOSED', T0 + 3 * W]]);
+    expect(f.state.active).toEqual([]);
+  });
+});
+
+describe('insight ids', () => {
+  it('are deterministic: the same windows give the same events, ids included', () => {
+    const ws = [orderFaults(), orderFaults(), null, null, null];
+    expect(JSON.stringify(run(ws).events)).toBe(JSON.stringify(run(ws).events));
+  });
+
+  it('follow X-Ray InsightId pattern and depend on group, root cause and start', () => {
+    const ids = new Set<string>();
+    for (const g of ['Default', 'checkout', 'a|b']) {
+      for (const s of [ORDER, PAY, id('remote', 'api.payments.example.com')]) {
+        for (const t of [0, T0, T0 + W, 4_102_444_800]) {
+          const x = insightId(g, s, t);
+          expect(x).toMatch(INSIGHT_ID);
+          expect(insightId(g, s, t)).toBe(x);
+          ids.add(x);
+        }
+      }
+    }
+    expect(ids.size).toBe(3 * 3 * 4);
+  });
+
+  it('many ids: the version nibble is 5 and the variant 8–b', () => {
+    for (let i = 0; i < 2000; i++) {
+      const x = insightId('Default', `svc-${i}`, T0 + i * W);
+      expect(x[14]).toBe('5');
+      expect('89ab').toContain(x[19]);
+    }
+  });
+});
