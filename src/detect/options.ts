@@ -8,7 +8,7 @@ export interface DetectOptions {
   minHistoryWindows: number;
   /** Fewer faults (or throttles) than this in a window is never an anomaly. @defaultValue 3 */
   minCount: number;
-  /** A rate must exceed the baseline rate by at least this much (absolute) to matter. @defaultValue 0.02 */
+  /** A rate must exceed the baseline rate by at least this much (absolute) to matter. @defaultValue 0.01 */
   minRateIncrease: number;
   /** Latency: the window's p90 must be at least this many times the baseline p90. @defaultValue 1.5 */
   minLatencyRatio: number;
@@ -23,7 +23,7 @@ export const defaultDetectOptions: DetectOptions = Object.freeze({
   historyWindows: 60,
   minHistoryWindows: 5,
   minCount: 3,
-  minRateIncrease: 0.02,
+  minRateIncrease: 0.01,
   minLatencyRatio: 1.5,
   minLatencySamples: 5,
   minSeasonalDays: 3,

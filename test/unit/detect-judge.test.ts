@@ -9,7 +9,7 @@ import { naiveUpperTail, stats, steadyBaseline } from '../helpers/window-stats.j
 
 /**
  * judgeNode, decision by decision, with the numbers worked out by hand. Defaults: α = 1e-4,
- * minCount 3, minRateIncrease 0.02 (absolute), minLatencyRatio 1.5, minLatencySamples 5,
+ * minCount 3, minRateIncrease 0.01 (absolute), minLatencyRatio 1.5, minLatencySamples 5,
  * minHistoryWindows 5.
  */
 
@@ -44,8 +44,8 @@ describe('judgeNode: fault rate, with the sample size built in', () => {
       metric: 'faultRate',
       observed: 0.066667, // 2000 / 30000, 6 decimals
       baseline: 0.005,
-      // the binomial bound (≈ 195 / 30000 = 0.0065) is below baseline + minRateIncrease = 0.025
-      expected: { low: 0, high: 0.025 },
+      // the binomial bound (≈ 195 / 30000 = 0.0065) is below baseline + minRateIncrease = 0.015
+      expected: { low: 0, high: 0.015 },
       test: 'binomial one-sided: P(X ≥ 2000 | n = 30000, p = 0.005)',
       score: 300,
       sampleSize: 30_000,
@@ -63,7 +63,7 @@ describe('judgeNode: fault rate, with the sample size built in', () => {
     expect(judgeNode(stats({ count: 100, fault: 5 }), halfPercent, D).anomalies).toEqual([]);
     const [e] = judgeNode(stats({ count: 100, fault: 6 }), halfPercent, D).anomalies;
     expect(e).toBeDefined();
-    // the largest count within the range is 5 (P(X > 5) ≤ α < P(X > 4)): 5/100, above 0.005 + 0.02
+    // the largest count within the range is 5 (P(X > 5) ≤ α < P(X > 4)): 5/100, above 0.005 + 0.01
     expect(e!.expected).toEqual({ low: 0, high: 0.05 });
     expect(e!.observed).toBe(0.06);
     expect(e!.test).toBe('binomial one-sided: P(X ≥ 6 | n = 100, p = 0.005)');
@@ -90,18 +90,19 @@ describe('judgeNode: fault rate, with the sample size built in', () => {
     const obs = stats({ count: 100_000, fault: 1500 });
     // mean 1,000, sd √990 ≈ 31.5: 500 above is ~16 sd, the p-value is astronomically small
     expect(binomialUpperTail(1500, 100_000, 0.01)).toBeLessThan(1e-40);
-    expect(judgeNode(obs, onePercent, D).anomalies).toEqual([]); // 0.5 pp < 2 pp
+    expect(judgeNode(obs, onePercent, D).anomalies).toEqual([]); // 0.5 pp < 1 pp
     const [e] = judgeNode(obs, onePercent, withDefaults({ minRateIncrease: 0.004 })).anomalies;
     expect(e).toMatchObject({ category: 'FAULT', observed: 0.015, baseline: 0.01 });
     expect(e!.expected.high).toBeCloseTo(0.014, 6); // max(bound/n ≈ 0.0114, 0.01 + 0.004)
   });
 
-  it('minRateIncrease is absolute: 2 % faults of 30,000 over a clean (0.1 %) baseline rise 1.9 pp, under the default 2 pp', () => {
+  it('2 % faults out of 30 is no evidence, out of 30,000 (over a clean 0.1 % baseline: +1.9 pp ≥ 1 pp) it is', () => {
     const clean = steadyBaseline({ count: 1000 });
-    const obs = stats({ count: 30_000, fault: 600 });
-    expect(judgeNode(obs, clean, D).anomalies).toEqual([]);
-    const [e] = judgeNode(obs, clean, withDefaults({ minRateIncrease: 0.01 })).anomalies;
+    expect(judgeNode(stats({ count: 30, fault: 1 }), clean, D).anomalies).toEqual([]);
+    const [e] = judgeNode(stats({ count: 30_000, fault: 600 }), clean, D).anomalies;
     expect(e).toMatchObject({ observed: 0.02, baseline: 0.001, score: 300, sampleSize: 30_000, count: 600 });
+    // minRateIncrease is absolute: at 2 pp the same window is below the bar
+    expect(judgeNode(stats({ count: 30_000, fault: 600 }), clean, withDefaults({ minRateIncrease: 0.02 })).anomalies).toEqual([]);
   });
 });
 
@@ -115,7 +116,8 @@ describe('judgeNode: throttles', () => {
       metric: 'throttleRate',
       observed: 0.1,
       baseline: 0.002,
-      expected: { low: 0, high: 0.022 },
+      // max(binomial bound ≈ 10/1000, 0.002 + minRateIncrease 0.01)
+      expected: { low: 0, high: 0.012 },
       test: 'binomial one-sided: P(X ≥ 100 | n = 1000, p = 0.002)',
       sampleSize: 1000,
       count: 100,
