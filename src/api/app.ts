@@ -10,6 +10,7 @@ import { putTraceSegmentsRoute } from './put-trace-segments.js';
 import { graphRoutes } from './xray-graph.js';
 import { servicesRoutes } from './services.js';
 import { samplingRoutes } from './sampling.js';
+import { webhookRoutes, type WebhookApiDeps } from './webhooks.js';
 
 export interface AppDeps {
   intake: Intake;
@@ -22,6 +23,8 @@ export interface AppDeps {
   log: Logger;
   bodyLimitBytes: number;
   now?: () => number;
+  /** The webhook management API (/v1/webhooks); absent: not mounted. */
+  webhooks?: WebhookApiDeps;
 }
 
 /** The HTTP API: X-Ray-compatible operations, our own JSON API, health and metrics. */
@@ -45,6 +48,7 @@ export function createApp(deps: AppDeps): Hono {
   graphRoutes(app, { reader: deps.reader, ready: deps.ready });
   servicesRoutes(app, { redis: deps.redis, reader: deps.reader, ready: deps.ready, now });
   samplingRoutes(app, now);
+  if (deps.webhooks) webhookRoutes(app, deps.webhooks);
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', (c) => (deps.ready() ? c.json({ ready: true }) : c.json({ ready: false, reason: 'Redis is unreachable' }, 503)));
   app.get('/metrics', async (c) => c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));

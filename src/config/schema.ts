@@ -2,6 +2,13 @@ import { z } from 'zod';
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** A list from JSON, or from an environment variable as comma-separated values. */
+const csv = <T extends z.ZodTypeAny>(item: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item));
+
+/** A boolean from JSON, or 'true'/'false'/'1'/'0' from the environment (z.coerce.boolean reads 'false' as true). */
+const flag = z.preprocess((v) => (typeof v === 'string' ? /^(true|1|yes)$/i.test(v.trim()) : v), z.boolean());
+
 /** The one schema for every setting; defaults live in config/default.json. */
 export const configSchema = z
   .object({
@@ -64,6 +71,23 @@ export const configSchema = z
     http: z.object({ bodyLimitBytes: positiveInt }),
     udp: z.object({ receiveBufferBytes: positiveInt }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /** Where the X-Ray API says it runs: the region and account in group ARNs and service ids. */
+    xray: z.object({ region: z.string().regex(/^[a-z0-9-]{1,32}$/), accountId: z.string().regex(/^\d{12}$/) }),
+    /** Bearer keys of the management API (/v1/webhooks); empty: that API answers 401 to everyone. */
+    apiKeys: csv(z.string().min(16, 'API keys must be at least 16 characters')),
+    /** Webhook delivery of insight events (see src/notify/options.ts for what each one means). */
+    webhooks: z.object({
+      allowPrivateTargets: flag,
+      timeoutMs: positiveInt.max(60_000),
+      retryScheduleSeconds: csv(z.coerce.number().min(0).max(7 * 86400)),
+      disableAfterFailures: positiveInt,
+      concurrency: positiveInt.max(1000),
+      logRetentionSeconds: positiveInt,
+      subscriptionTtlSeconds: positiveInt,
+      secretGraceSeconds: z.coerce.number().int().min(0),
+      sweepSeconds: positiveInt.max(3600),
+      eventBridge: z.object({ account: z.string().regex(/^\d{12}$/), region: z.string().min(1) }),
+    }),
   })
   .strict();
 
@@ -96,4 +120,12 @@ export const envMap: Record<string, string> = {
   HTTP_BODY_LIMIT_BYTES: 'http.bodyLimitBytes',
   UDP_RECEIVE_BUFFER_BYTES: 'udp.receiveBufferBytes',
   LOG_LEVEL: 'logLevel',
+  XRAY_REGION: 'xray.region',
+  XRAY_ACCOUNT_ID: 'xray.accountId',
+  API_KEYS: 'apiKeys',
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: 'webhooks.allowPrivateTargets',
+  WEBHOOK_TIMEOUT_MS: 'webhooks.timeoutMs',
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: 'webhooks.retryScheduleSeconds',
+  WEBHOOK_DISABLE_AFTER_FAILURES: 'webhooks.disableAfterFailures',
+  WEBHOOK_CONCURRENCY: 'webhooks.concurrency',
 };

@@ -27,12 +27,13 @@ export function closeQueue(connection: ConnectionOptions, keyPrefix: string): Qu
 /**
  * Webhook deliveries. Retries of a failed request are scheduled by the processor itself (the delivery's
  * own schedule, Retry-After); BullMQ's attempts only cover an unexpected error (Redis gone mid-job).
- * Finished jobs can go at once: deliveries are idempotent by their own records, not by job retention.
+ * Finished jobs go at once: deliveries are idempotent by their own records, not by job retention.
  */
 export const deliverJobOptions: JobsOptions = {
   attempts: 30,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 3600, count: 1000 },
+  // the delivery log is the record; keeping finished jobs would only cost Redis work per job
+  removeOnComplete: true,
   removeOnFail: { age: 7 * 86400 },
 };
 
