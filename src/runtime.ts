@@ -16,6 +16,7 @@ import type { Metrics } from './obs/metrics.js';
 import { ingestProcessor, redisDeadLetter } from '../jobs/ingest.js';
 import { closeProcessor } from '../jobs/close.js';
 import { createInsights } from './insights/build.js';
+import { InsightStore } from './insights/store.js';
 import { startDelivery, webhookApi } from './notify/runtime.js';
 
 export interface Running {
@@ -74,7 +75,7 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
   const ready = () => queueRedis.status === 'ready' && readRedis.status === 'ready';
   const reader = new AggregateReader(readRedis, keySpace(cfg.keyPrefix), cfg.windowSeconds);
   const webhooks = webhookApi(cfg, readRedis, queueRedis, log.child({ component: 'webhooks' }), metrics);
-  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps });
+  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps, insights: new InsightStore(readRedis, cfg.keyPrefix, cfg.insights.retentionSeconds), xray: cfg.xray });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve({ fetch: app.fetch, port: cfg.port, hostname: cfg.host }, () => resolve(s));
   });

@@ -11,6 +11,9 @@ import { graphRoutes } from './xray-graph.js';
 import { servicesRoutes } from './services.js';
 import { samplingRoutes } from './sampling.js';
 import { webhookRoutes, type WebhookApiDeps } from './webhooks.js';
+import { insightRoutes } from './xray-insights.js';
+import { groupRoutes, type GroupIdentity } from './xray-groups.js';
+import type { InsightStore } from '../insights/store.js';
 
 export interface AppDeps {
   intake: Intake;
@@ -25,6 +28,10 @@ export interface AppDeps {
   now?: () => number;
   /** The webhook management API (/v1/webhooks); absent: not mounted. */
   webhooks?: WebhookApiDeps;
+  /** The insight store behind GetInsightSummaries & co; absent: those operations are not mounted. */
+  insights?: InsightStore;
+  /** Region and account in group ARNs and service ids. @defaultValue us-east-1, 000000000000 */
+  xray?: GroupIdentity;
 }
 
 /** The HTTP API: X-Ray-compatible operations, our own JSON API, health and metrics. */
@@ -49,6 +56,9 @@ export function createApp(deps: AppDeps): Hono {
   servicesRoutes(app, { redis: deps.redis, reader: deps.reader, ready: deps.ready, now });
   samplingRoutes(app, now);
   if (deps.webhooks) webhookRoutes(app, deps.webhooks);
+  const xray = deps.xray ?? { region: 'us-east-1', accountId: '000000000000' };
+  groupRoutes(app, xray);
+  if (deps.insights) insightRoutes(app, { store: deps.insights, reader: deps.reader, ready: deps.ready, group: xray });
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', (c) => (deps.ready() ? c.json({ ready: true }) : c.json({ ready: false, reason: 'Redis is unreachable' }, 503)));
   app.get('/metrics', async (c) => c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));

@@ -40,6 +40,12 @@ export interface ReplayOptions {
   /** keep the namespace's keys afterwards (for inspection) @defaultValue false */
   keep?: boolean;
   /**
+   * Replay into this key prefix instead of a fresh `<keyPrefix>-replay-<random>` one. It should hold
+   * nothing yet (a replay starts from an empty namespace); with `keep`, a server started on the same
+   * prefix then serves the replay's service graph and insights through the API. @defaultValue a fresh one
+   */
+  namespace?: string;
+  /**
    * Worker processes to aggregate with; 0 runs the worker in this process. On a multi-core machine,
    * separate processes let reading/validating and aggregating run in parallel. @defaultValue 0
    */
@@ -108,7 +114,7 @@ async function dropNamespace(redis: Redis, prefix: string): Promise<void> {
 
 export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const started = performance.now();
-  const namespace = `${o.cfg.keyPrefix}-replay-${randomBytes(4).toString('hex')}`;
+  const namespace = o.namespace ?? `${o.cfg.keyPrefix}-replay-${randomBytes(4).toString('hex')}`;
   const cfg: Config = Object.freeze({ ...o.cfg, keyPrefix: namespace });
   const W = cfg.windowSeconds;
   const lateness = cfg.allowedLatenessSeconds;
