@@ -53,7 +53,7 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
   queueRedis.on('error', (err) => log.debug({ err: err.message }, 'queue redis error'));
   readRedis.on('error', (err) => log.debug({ err: err.message }, 'read redis error'));
   await Promise.all([waitReady(queueRedis), waitReady(readRedis)]);
-  const queue = ingestQueue(queueRedis, cfg.keyPrefix);
+  const queue = ingestQueue(queueRedis, cfg.keyPrefix, cfg.queue.keepCompletedJobs);
   // BullMQ initialises a queue once (script load, version check); if that fails, every later add fails
   // with the same error while the connection looks ready: fail the start-up instead.
   await queue.waitUntilReady();

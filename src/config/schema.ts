@@ -68,6 +68,10 @@ export const configSchema = z
       /** How long insights and their events are kept. */
       retentionSeconds: positiveInt,
     }),
+    queue: z.object({
+      /** Completed ingest jobs kept for inspection (each holds its whole batch; the counts are in the windows). */
+      keepCompletedJobs: z.coerce.number().int().min(0),
+    }),
     http: z.object({ bodyLimitBytes: positiveInt }),
     udp: z.object({ receiveBufferBytes: positiveInt }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -108,6 +112,7 @@ export const envMap: Record<string, string> = {
   BATCH_MAX_SEGMENTS: 'batch.maxSegments',
   BATCH_MAX_WAIT_MS: 'batch.maxWaitMs',
   WORKER_CONCURRENCY: 'worker.concurrency',
+  QUEUE_KEEP_COMPLETED_JOBS: 'queue.keepCompletedJobs',
   CLOSE_TICK_SECONDS: 'close.tickSeconds',
   DETECT_ALPHA: 'detect.alpha',
   DETECT_HISTORY_WINDOWS: 'detect.historyWindows',

@@ -16,8 +16,8 @@ export const ingestJobOptions: JobsOptions = {
   removeOnFail: { age: 7 * 86400 },
 };
 
-export function ingestQueue(connection: ConnectionOptions, keyPrefix: string): Queue {
-  return new Queue(QUEUE.ingest, { connection, prefix: bullPrefix(keyPrefix), defaultJobOptions: ingestJobOptions });
+export function ingestQueue(connection: ConnectionOptions, keyPrefix: string, keepCompleted = 100): Queue {
+  return new Queue(QUEUE.ingest, { connection, prefix: bullPrefix(keyPrefix), defaultJobOptions: { ...ingestJobOptions, removeOnComplete: { age: 600, count: keepCompleted } } });
 }
 
 export function closeQueue(connection: ConnectionOptions, keyPrefix: string): Queue {

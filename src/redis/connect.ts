@@ -11,6 +11,8 @@ export function connect(url: string, role: Role, extra: RedisOptions = {}): Redi
   const opts: RedisOptions =
     role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true, ...extra }
-      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 5000, ...extra };
+      : // a command caught by a dropped connection fails too, rather than being re-sent after the HTTP
+        // caller was told 503 (it would be counted although the caller will send it again)
+        { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 5000, ...extra };
   return withScripts(new Redis(url, { lazyConnect: false, ...opts }));
 }
