@@ -39,7 +39,7 @@ describe('exactly once across worker processes, one of them SIGKILLed', () => {
   const redis = testRedis();
 
   beforeAll(async () => {
-    stack = await startStack({ windowSeconds: WINDOW }, { worker: false });
+    stack = await startStack({ windowSeconds: WINDOW, queue: { keepCompletedJobs: 100_000 } }, { worker: false });
     queue = new Queue(QUEUE.ingest, { connection: { url: redisUrl }, prefix: bullPrefix(stack.cfg.keyPrefix) });
   });
   afterAll(async () => {
