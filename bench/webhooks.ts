@@ -12,12 +12,16 @@
  * Flags (or BENCH_WH_<NAME> variables): --events, --subs, --insights, --workers (deliver worker processes,
  * 0 = in this process), --concurrency (per worker), --chunk (events per enqueue call, like one close tick),
  * --paced-seconds (length of the steady-rate latency phase), --quiet-wait (seconds to wait for an idle
- * machine). Exits 1 unless every delivery arrived exactly as
+ * machine), --redis-url (default: a private redis-server, so a shared Redis's other users do not skew it). Exits 1 unless every delivery arrived exactly as
  * signed; deletes every key it made.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -34,7 +38,7 @@ import { HttpSender } from '../src/notify/http-sender.js';
 import { notifyKeys } from '../src/notify/keys.js';
 import { deliveryConfig, startDelivery, type DeliveryHalf } from '../src/notify/runtime.js';
 import { SubscriptionStore } from '../src/notify/subscription-store.js';
-import { cpuSecondsOf, killAll, spawnNode, waitForQuiet, type Child } from './children.js';
+import { cpuSecondsOf, freePort, killAll, spawnNode, waitForQuiet, type Child } from './children.js';
 import { dropPrefix } from './redis-footprint.js';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -50,7 +54,8 @@ const optionsSchema = z.object({
   pacedSeconds: int(1, 600).default(10),
   /** write a CPU profile of each worker process under .tmp/ */
   cpuProf: z.coerce.boolean().default(false),
-  redisUrl: z.string().default(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'),
+  /** Redis to use; unset: a private redis-server of its own, so other users of a shared Redis do not skew the figures */
+  redisUrl: z.string().optional(),
 });
 
 function parseArgs(argv: string[]) {
@@ -162,10 +167,30 @@ async function bareHttp(port: number, total: number, concurrency: number): Promi
   return total / ((performance.now() - t0) / 1000);
 }
 
+/** A throw-away redis-server on a free port (no persistence), stopped at the end. */
+async function privateRedis(): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'bench-wh-redis-'));
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir], { stdio: 'ignore' });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => undefined);
+    const ok = await r.connect().then(() => true, () => false);
+    r.disconnect();
+    if (ok) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  process.once('exit', () => child.kill('SIGKILL'));
+  return { url, stop: () => (child.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })) };
+}
+
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
+  const own = o.redisUrl ? undefined : await privateRedis();
+  const redisUrl = o.redisUrl ?? own!.url;
   const prefix = `bench-wh-${randomBytes(4).toString('hex')}`;
-  const redis = withScripts(new Redis(o.redisUrl, { maxRetriesPerRequest: null }));
+  const redis = withScripts(new Redis(redisUrl, { maxRetriesPerRequest: null }));
   const cfg = loadConfig({ overrides: { keyPrefix: prefix, logLevel: 'warn', webhooks: { allowPrivateTargets: true, concurrency: o.concurrency } } });
   const d = deliveryConfig(cfg);
   const keys = notifyKeys(prefix);
@@ -187,9 +212,11 @@ async function main(): Promise<number> {
     const n = await dropPrefix(redis, prefix);
     console.log(`cleanup: deleted ${fmt(n)} keys of ${prefix}`);
     redis.disconnect();
+    own?.stop();
   };
   try {
     const total = o.events * o.subs;
+    console.log(`redis: ${own ? `a private redis-server (${redisUrl})` : redisUrl}`);
     console.log(`bench:webhooks — ${fmt(o.events)} events (${fmt(o.insights)} insights) × ${o.subs} subscriptions = ${fmt(total)} deliveries; ${o.workers || 'in-process'} worker${o.workers === 1 ? '' : 's'} × concurrency ${o.concurrency}`);
     const quiet = await waitForQuiet(o.quietWait);
     console.log(`machine: ${quiet.busyCores.toFixed(2)} cores busy with other work before the run`);
@@ -203,11 +230,11 @@ async function main(): Promise<number> {
       secrets.set(`sub${i}`, s.secret);
     }
     if (o.workers === 0) {
-      inline = await startDelivery(cfg, o.redisUrl, withScripts(new Redis(o.redisUrl, { maxRetriesPerRequest: null })), log, createMetrics());
+      inline = await startDelivery(cfg, redisUrl, withScripts(new Redis(redisUrl, { maxRetriesPerRequest: null })), log, createMetrics());
     } else {
       for (let i = 0; i < o.workers; i++) {
         workers.push(
-          spawnNode(`worker-${i}`, o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir=.tmp'] : [], ['bin/trace-insights.js', 'worker'], { REDIS_URL: o.redisUrl, KEY_PREFIX: prefix, LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_CONCURRENCY: String(o.concurrency), WORKER_CONCURRENCY: '1' }, { cwd: root }),
+          spawnNode(`worker-${i}`, o.cpuProf ? ['--cpu-prof', '--cpu-prof-dir=.tmp'] : [], ['bin/trace-insights.js', 'worker'], { REDIS_URL: redisUrl, KEY_PREFIX: prefix, LOG_LEVEL: 'warn', WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true', WEBHOOK_CONCURRENCY: String(o.concurrency), WORKER_CONCURRENCY: '1' }, { cwd: root }),
         );
       }
       // ready when each has registered on the deliver queue
@@ -264,10 +291,20 @@ async function main(): Promise<number> {
       return { want, seconds: (t1 - t0) / 1000, enqueueSeconds: (enqueueDone - t0) / 1000, lat, st: rx.stats(), ids: [...rx.first.keys()] };
     };
 
+    const commandStats = async () => {
+      const m = new Map<string, { calls: number; usec: number }>();
+      for (const line of (await redis.info('commandstats')).split('\n')) {
+        const x = /^cmdstat_(\S+):calls=(\d+),usec=(\d+)/.exec(line);
+        if (x) m.set(x[1]!, { calls: Number(x[2]), usec: Number(x[3]) });
+      }
+      return m;
+    };
     // 1. throughput: every event at once (10,000 events ≈ 70 close ticks' worth, in chunks of --chunk)
+    const stats0 = await commandStats();
     const cpu0 = cpu();
     const burst = await phase(events(o.events, o.insights, 1_750_000_000));
     const cpu1 = cpu();
+    const stats1 = await commandStats();
     const rate = burst.want / burst.seconds;
     console.log(`enqueue: ${fmt(o.events)} events → ${fmt(total)} deliveries recorded in ${burst.enqueueSeconds.toFixed(1)} s`);
     console.log(`delivered: ${fmt(burst.ids.length)} of ${fmt(total)} (${fmt(burst.st.requests - burst.ids.length)} repeated requests) in ${burst.seconds.toFixed(1)} s`);
@@ -278,6 +315,14 @@ async function main(): Promise<number> {
     const benchCpu = (cpu1.bench.user + cpu1.bench.system - cpu0.bench.user - cpu0.bench.system) / 1e6;
     const workerCpu = cpu1.workers.reduce((a, b) => a + b, 0) - cpu0.workers.reduce((a, b) => a + b, 0);
     console.log(`CPU per delivery: worker${o.workers === 1 ? '' : 's'} ${o.workers ? perK(workerCpu) : '(in bench)'} ms, Redis ${perK(cpu1.redis - cpu0.redis)} ms, bench process (enqueue + receiver${o.workers ? '' : ' + worker'}) ${perK(benchCpu)} ms`);
+    if (own) {
+      const top = [...stats1]
+        .map(([k, v]) => ({ k, calls: v.calls - (stats0.get(k)?.calls ?? 0), usec: v.usec - (stats0.get(k)?.usec ?? 0) }))
+        .sort((a, b) => b.usec - a.usec)
+        .slice(0, 5)
+        .map((c) => `${c.k} ${(c.calls / total).toFixed(1)}× ${(c.usec / total).toFixed(0)} µs`);
+      console.log(`Redis commands per delivery (count, time inside Redis): ${top.join(', ')}`);
+    }
     // the log agrees: a sample of deliveries is recorded delivered
     const sample = burst.ids.filter((_, k) => k % 997 === 0);
     const views = await Promise.all(sample.map((id) => deliveries.get(id)));
