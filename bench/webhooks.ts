@@ -3,8 +3,8 @@
  * with the real signing, ordering and delivery log. By default 10,000 events (500 insights × 20 events) to
  * 20 subscriptions: 200,000 signed POSTs, all enqueued at once. Prints deliveries/s and the enqueue →
  * received latency (p50, p99) of that burst (mostly time spent queued), then the latency at a steady half
- * of the measured rate, next to a floor measured in the same run: the same receiver and HTTP client, no
- * Redis or BullMQ.
+ * of the measured rate, next to two floors measured in the same run: the same receiver and HTTP client
+ * without Redis or BullMQ, and BullMQ moving as many jobs through a no-op processor without HTTP.
  *
  *   npm run bench:webhooks
  *   npm run bench:webhooks -- --events 2000 --workers 1 --concurrency 64
@@ -23,6 +23,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
@@ -185,6 +186,28 @@ async function privateRedis(): Promise<{ url: string; stop: () => void }> {
   return { url, stop: () => (child.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })) };
 }
 
+/**
+ * The other floor: BullMQ alone, `total` jobs like ours (added one by one, as settled deliveries add the
+ * next) through a no-op processor at the same concurrency, on the same Redis.
+ */
+async function bareBullmq(redisUrl: string, prefix: string, total: number, concurrency: number): Promise<number> {
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  const queue = new Queue('floor', { connection, prefix: `{${prefix}}`, defaultJobOptions: { removeOnComplete: true } });
+  const e = 'f'.repeat(32);
+  for (let i = 0; i < total; i += 1000) await queue.addBulk(Array.from({ length: Math.min(1000, total - i) }, (_, k) => ({ name: 'deliver', data: { d: `msg_${String(i + k).padStart(32, '0')}`, r: 0, s: 'wh_x', e }, opts: { jobId: `f${i + k}-0` } })));
+  let done = 0;
+  const t0 = performance.now();
+  let worker: Worker | undefined;
+  await new Promise<void>((resolve) => {
+    worker = new Worker('floor', async () => (++done === total ? resolve() : undefined, 'delivered'), { connection: new Redis(redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true }), prefix: `{${prefix}}`, concurrency });
+  });
+  const rate = total / ((performance.now() - t0) / 1000);
+  await worker!.close();
+  await queue.close();
+  connection.disconnect();
+  return rate;
+}
+
 async function main(): Promise<number> {
   const o = parseArgs(process.argv.slice(2));
   const own = o.redisUrl ? undefined : await privateRedis();
@@ -223,6 +246,8 @@ async function main(): Promise<number> {
 
     const floor = await bareHttp(rx.port, 20_000, o.concurrency * Math.max(1, o.workers));
     console.log(`floor: bare HTTP POSTs, same client and receiver, no Redis/BullMQ: ${fmt(floor)}/s`);
+    const bull = await bareBullmq(redisUrl, prefix, 20_000, o.concurrency);
+    console.log(`floor: bare BullMQ, same Redis and concurrency, no-op processor, no HTTP: ${fmt(bull)} jobs/s`);
     rx.reset();
 
     for (let i = 0; i < o.subs; i++) {
@@ -308,7 +333,7 @@ async function main(): Promise<number> {
     const rate = burst.want / burst.seconds;
     console.log(`enqueue: ${fmt(o.events)} events → ${fmt(total)} deliveries recorded in ${burst.enqueueSeconds.toFixed(1)} s`);
     console.log(`delivered: ${fmt(burst.ids.length)} of ${fmt(total)} (${fmt(burst.st.requests - burst.ids.length)} repeated requests) in ${burst.seconds.toFixed(1)} s`);
-    console.log(`throughput: ${fmt(rate)} deliveries/s (target ≥ 2,000/s: ${rate >= 2000 ? 'met' : 'NOT met'}); ${(rate / floor).toFixed(2)}× the bare-HTTP floor`);
+    console.log(`throughput: ${fmt(rate)} deliveries/s (target ≥ 2,000/s: ${rate >= 2000 ? 'met' : 'NOT met'}); ${(rate / floor).toFixed(2)}× the bare-HTTP floor, ${(rate / bull).toFixed(2)}× the bare-BullMQ floor`);
     const q = (lat: Float64Array) => `p50 ${quantile(lat, 0.5).toFixed(0)} ms, p99 ${quantile(lat, 0.99).toFixed(0)} ms, max ${quantile(lat, 1).toFixed(0)} ms`;
     console.log(`latency enqueue → received, all at once (mostly queueing): ${q(burst.lat)}`);
     const perK = (sec: number) => ((sec * 1000) / total).toFixed(3);

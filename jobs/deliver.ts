@@ -27,7 +27,8 @@ export interface DeliverProcessorDeps {
  * so a worker killed mid-attempt costs one attempt of the schedule, not the job.
  */
 export function deliverProcessor(deps: DeliverProcessorDeps) {
-  return async (job: Job, token?: string): Promise<DeliverResult | { swept: number }> => {
+  // the outcome only (a short string): BullMQ carries the return value into its events stream
+  return async (job: Job, token?: string): Promise<DeliverResult['outcome'] | { swept: number }> => {
     if (job.name === 'sweep') return { swept: await deps.sweep() };
     const p = deliverJobSchema.safeParse(job.data);
     if (!p.success) {
@@ -41,6 +42,6 @@ export function deliverProcessor(deps: DeliverProcessorDeps) {
       await job.moveToDelayed(r.retryAt, token);
       throw new DelayedError();
     }
-    return r;
+    return r.outcome;
   };
 }
