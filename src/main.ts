@@ -1,7 +1,7 @@
 import { createLogger } from './obs/log.js';
 import { createMetrics } from './obs/metrics.js';
 import { loadConfig } from './config/load.js';
-import { resolveRedis } from './redis/resolve.js';
+import { resolveRedisForCli } from './redis/resolve.js';
 import { startServer, startWorker, type Running } from './runtime.js';
 import { AppError } from './util/errors.js';
 
@@ -21,13 +21,8 @@ export async function run(role: Role, opts: { config?: string; closes?: boolean 
     process.exit(2);
   }
   const log = createLogger(cfg.logLevel);
-  let redis;
-  try {
-    redis = await resolveRedis({ configured: cfg.redisUrl, fromEnv: Boolean(process.env.REDIS_URL), dataDir: '.data/redis' });
-  } catch (err) {
-    console.error(err instanceof AppError ? err.message : String(err));
-    process.exit(2);
-  }
+  const redis = await resolveRedisForCli(cfg.redisUrl);
+  if (!redis) process.exit(2);
   log.info({ redis: redis.url.replace(/\/\/[^@]*@/, '//***@'), source: redis.source, role, keyPrefix: cfg.keyPrefix }, 'starting');
   const metrics = createMetrics();
   const parts: Running[] = [];

@@ -77,3 +77,16 @@ export async function resolveRedis(opts: { configured: string | null; fromEnv: b
       }),
   };
 }
+
+/**
+ * resolveRedis for a command-line entry point: the configured Redis (REDIS_URL counts as configured),
+ * or null after printing the one line that says what to do.
+ */
+export async function resolveRedisForCli(redisUrl: string | null): Promise<ResolvedRedis | null> {
+  try {
+    return await resolveRedis({ configured: redisUrl, fromEnv: Boolean(process.env.REDIS_URL), dataDir: '.data/redis' });
+  } catch (err) {
+    console.error(err instanceof AppError ? err.message : String(err));
+    return null;
+  }
+}

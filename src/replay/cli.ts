@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../config/load.js';
-import { resolveRedis } from '../redis/resolve.js';
+import { resolveRedisForCli } from '../redis/resolve.js';
 import { createLogger } from '../obs/log.js';
 import { AppError } from '../util/errors.js';
 import { replay } from './replay.js';
@@ -33,13 +33,8 @@ export async function replayCli(files: string[], o: ReplayCliOptions): Promise<n
     return 2;
   }
   const log = createLogger(cfg.logLevel);
-  let redis;
-  try {
-    redis = await resolveRedis({ configured: cfg.redisUrl, fromEnv: Boolean(process.env.REDIS_URL), dataDir: '.data/redis' });
-  } catch (err) {
-    console.error(err instanceof AppError ? err.message : String(err));
-    return 2;
-  }
+  const redis = await resolveRedisForCli(cfg.redisUrl);
+  if (!redis) return 2;
   const out = o.out ? createWriteStream(o.out) : process.stdout;
   const events: InsightEvent[] = [];
   const tty = Boolean(process.stderr.isTTY);
