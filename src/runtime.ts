@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { serve, type ServerType } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
@@ -11,6 +12,7 @@ import { Batcher } from './ingest/batcher.js';
 import { Intake } from './ingest/intake.js';
 import { UdpListener } from './ingest/udp.js';
 import { createApp } from './api/app.js';
+import { nodePutTraceSegments } from './api/put-trace-segments.js';
 import { QUEUE, bullPrefix, closeQueue, ingestQueue } from './queue/queues.js';
 import type { Metrics } from './obs/metrics.js';
 import { ingestProcessor, redisDeadLetter } from '../jobs/ingest.js';
@@ -76,8 +78,15 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
   const reader = new AggregateReader(readRedis, keySpace(cfg.keyPrefix), cfg.windowSeconds);
   const webhooks = webhookApi(cfg, readRedis, queueRedis, log.child({ component: 'webhooks' }), metrics);
   const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps, insights: new InsightStore(readRedis, cfg.keyPrefix, cfg.insights.retentionSeconds), xray: cfg.xray });
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: cfg.port, hostname: cfg.host }, () => resolve(s));
+  // PutTraceSegments straight on node:http (the hot path); everything else through Hono.
+  const put = nodePutTraceSegments({ intake, ready, log: log.child({ component: 'http' }) }, cfg.http.bodyLimitBytes);
+  const rest = getRequestListener(app.fetch);
+  const server: Server = createServer((req, res) => {
+    if (!put(req, res)) void rest(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.host, () => resolve());
   });
   const httpPort = (server.address() as { port: number }).port;
   const udp = new UdpListener({ host: cfg.host, port: cfg.udpPort, receiveBufferBytes: cfg.udp.receiveBufferBytes }, intake, log.child({ component: 'udp' }), metrics);
