@@ -94,6 +94,17 @@ export function encodeApply(keys: KeySpace, w: number, batchId: string, delta: W
 }
 
 /**
+ * Reads the claim script's answer: flags for the members sent, or, on a retry, the first run's flags
+ * with the first run's members. The first answer is authoritative: a retry that assembled a different
+ * set of entities (a parked subsegment came or went) counts only what the first run claimed as new.
+ */
+export function claimAnswer(answer: string, sent: readonly string[]): { flags: string; members: readonly string[] } {
+  const sp = answer.indexOf(' ');
+  if (sp < 0) return { flags: answer, members: sent };
+  return { flags: answer.slice(0, sp), members: answer.slice(sp + 1).split(',') };
+}
+
+/**
  * Applies ingest batches to the window aggregates, exactly once per (batch, window) and once per
  * entity (trace_id, id), however often a job is retried and however many workers share the Redis.
  */
@@ -106,6 +117,16 @@ export class AggregateStore {
 
   private async fetchParked(docs: readonly SlimDoc[]): Promise<SlimDoc[]> {
     const buckets = bucketsOf(docs);
+    if (buckets.size === 0) return [];
+    // Most of the time nothing is parked: ask how much is, before sending every trace id of the batch.
+    const sizes = this.redis.pipeline();
+    for (const b of buckets.keys()) sizes.hlen(this.keys.orphans(b));
+    const counts = (await sizes.exec()) ?? [];
+    [...buckets.keys()].forEach((b, i) => {
+      const [err, n] = counts[i]!;
+      if (err) throw err;
+      if (n === 0) buckets.delete(b);
+    });
     if (buckets.size === 0) return [];
     const pipe = this.redis.pipeline();
     const order: Array<string[]> = [];
@@ -148,15 +169,13 @@ export class AggregateStore {
         pipe.tiClaim(this.keys.seen(w), this.keys.claim(w, job.id), this.opts.dedupeTtlSeconds, this.opts.markerTtlSeconds, ...members);
       }
       const res = (await pipe.exec()) ?? [];
-      res.forEach(([err, answer]) => {
+      const sent = [...byWindow.values()];
+      res.forEach(([err, answer], k) => {
         if (err) throw err;
-        // The first answer is authoritative: a retry that assembled a different set of entities
-        // (a parked subsegment came or went) counts only what the first run claimed as new.
-        const [flags = '', list = ''] = String(answer).split(' ');
-        const members = list.split(',');
+        const { flags, members } = claimAnswer(String(answer), sent[k]!);
         for (let i = 0; i < members.length; i++) {
           claimed.add(members[i]!);
-          if (flags[i] === '1') owned.add(members[i]!);
+          if (flags.charCodeAt(i) === 49 /* '1' */) owned.add(members[i]!);
           else duplicates++;
         }
       });

@@ -9,7 +9,7 @@ import { QUEUE, bullPrefix } from '../../src/queue/queues.js';
 import { keySpace, windowOf } from '../../src/aggregate/keys.js';
 import { AggregateReader } from '../../src/aggregate/read.js';
 import { nodeId } from '../../src/aggregate/graph-ids.js';
-import { AggregateStore, encodeApply } from '../../src/aggregate/store.js';
+import { AggregateStore, claimAnswer, encodeApply } from '../../src/aggregate/store.js';
 import { assemble } from '../../src/aggregate/assemble.js';
 import { claimables, fold } from '../../src/aggregate/fold.js';
 import { parseDocument } from '../../src/ingest/parse.js';
@@ -221,8 +221,8 @@ describe('a job whose worker died between two windows of one batch', () => {
     const { segments } = assemble(job.docs);
     const owned = new Set<string>();
     for (const [w, members] of claimables(segments, WINDOW)) {
-      const [flags = '', list = ''] = String(await redis.tiClaim(keys.seen(w), keys.claim(w, job.id), 3600, 3600, ...members)).split(' ');
-      list.split(',').forEach((m, i) => flags[i] === '1' && owned.add(m));
+      const { flags, members: claimed } = claimAnswer(String(await redis.tiClaim(keys.seen(w), keys.claim(w, job.id), 3600, 3600, ...members)), members);
+      claimed.forEach((m, i) => flags[i] === '1' && owned.add(m));
     }
     const deltas = fold(segments, owned, WINDOW);
     expect([...deltas.keys()].sort()).toEqual([w0, w0 + WINDOW]);
