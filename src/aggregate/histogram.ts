@@ -13,8 +13,18 @@ export const MAX_RELATIVE_ERROR = 2 ** (1 / (2 * SCALE_FACTOR)) - 1;
 
 /** Bucket key for a latency in milliseconds. */
 export function bucketOf(ms: number): string {
-  if (!(ms > ZERO_THRESHOLD_MS)) return ZERO_BUCKET;
-  return String(Math.ceil(Math.log2(ms) * SCALE_FACTOR) - 1);
+  return bucketName(bucketIndex(ms));
+}
+
+/** Bucket of a latency in milliseconds as a number: -Infinity for the zero bucket (bucketOf without the string). */
+export function bucketIndex(ms: number): number {
+  if (!(ms > ZERO_THRESHOLD_MS)) return -Infinity;
+  return Math.ceil(Math.log2(ms) * SCALE_FACTOR) - 1;
+}
+
+/** Bucket key of a bucketIndex() answer: bucketOf(ms) === bucketName(bucketIndex(ms)). */
+export function bucketName(index: number): string {
+  return index === -Infinity ? ZERO_BUCKET : String(index);
 }
 
 /** Representative value (ms) of a bucket: its geometric midpoint. */
