@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { run } from './main.js';
 import { replayCli } from './replay/cli.js';
+import { configuredRedisSource } from './redis/resolve.js';
+import { RedisUnreachableError, unreachableMessage } from './redis/wait.js';
 
 const program = new Command('trace-insights').description('X-Ray segments in; per-service windows, the service graph and insights out');
 
@@ -28,4 +30,11 @@ program
     process.exit(await replayCli(files, o));
   });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (!(err instanceof RedisUnreachableError)) throw err;
+  // only a configured Redis can be unreachable at start-up: a found one answered a moment ago
+  console.error(unreachableMessage({ url: err.url, source: configuredRedisSource(process.env), reason: err.reason, waitedSeconds: err.waitedSeconds }));
+  process.exit(1);
+}

@@ -5,6 +5,7 @@ import { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Config } from './config/schema.js';
 import { connect } from './redis/connect.js';
+import { redactRedisUrl, waitUntilReady } from './redis/wait.js';
 import { keySpace } from './aggregate/keys.js';
 import { AggregateStore } from './aggregate/store.js';
 import { AggregateReader } from './aggregate/read.js';
@@ -54,7 +55,7 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
   const readRedis = connect(redisUrl, 'request');
   queueRedis.on('error', (err) => log.debug({ err: err.message }, 'queue redis error'));
   readRedis.on('error', (err) => log.debug({ err: err.message }, 'read redis error'));
-  await Promise.all([waitReady(queueRedis), waitReady(readRedis)]);
+  await waitReady([queueRedis, readRedis], cfg, redisUrl, log);
   const queue = ingestQueue(queueRedis, cfg.keyPrefix, cfg.queue.keepCompletedJobs);
   // BullMQ initialises a queue once (script load, version check); if that fails, every later add fails
   // with the same error while the connection looks ready: fail the start-up instead.
@@ -110,9 +111,25 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
   };
 }
 
-function waitReady(r: ReturnType<typeof connect>): Promise<void> {
-  if (r.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => r.once('ready', () => resolve()));
+/**
+ * Start-up waits for Redis (a container may start before it): one warning per interval saying why, and
+ * after cfg.redisConnectTimeoutSeconds a RedisUnreachableError, with these connections closed.
+ */
+async function waitReady(conns: Array<ReturnType<typeof connect>>, cfg: Config, redisUrl: string, log: Logger): Promise<void> {
+  const redis = redactRedisUrl(redisUrl);
+  try {
+    await waitUntilReady(conns, {
+      url: redisUrl,
+      timeoutMs: cfg.redisConnectTimeoutSeconds * 1000,
+      onWaiting: ({ reason, waitedMs, timeoutMs }) => {
+        const waited = Math.round(waitedMs / 1000);
+        log.warn({ redis, reason, waitedSeconds: waited, timeoutSeconds: timeoutMs / 1000 }, `waiting for Redis at ${redis}: ${reason} (${waited} s so far, giving up after ${timeoutMs / 1000} s)`);
+      },
+    });
+  } catch (err) {
+    for (const c of conns) c.disconnect();
+    throw err;
+  }
 }
 
 export interface WorkerHalf extends Running {
@@ -129,6 +146,8 @@ export interface WorkerHalfOptions {
 export async function startWorker(cfg: Config, redisUrl: string, log: Logger, metrics: Metrics, opts: WorkerHalfOptions = {}): Promise<WorkerHalf> {
   const redis = connect(redisUrl, 'worker');
   redis.on('error', (err) => log.debug({ err: err.message }, 'worker redis error'));
+  // before BullMQ's connections exist: their waitUntilReady would wait for Redis forever, silently
+  await waitReady([redis], cfg, redisUrl, log);
   const keys = keySpace(cfg.keyPrefix);
   const store = new AggregateStore(redis, keys, {
     windowSeconds: cfg.windowSeconds,

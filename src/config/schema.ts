@@ -14,6 +14,11 @@ export const configSchema = z
   .object({
     /** Redis to use; null means 127.0.0.1:6379, else a private redis-server (see src/redis/resolve.ts). */
     redisUrl: z.string().url().nullable(),
+    /**
+     * How long start, server and worker wait for Redis at start-up (warning every few seconds) before they
+     * exit with status 1. Replay, a batch command, waits a few seconds only.
+     */
+    redisConnectTimeoutSeconds: positiveInt.max(86400),
     /** HTTP port: the X-Ray API (PutTraceSegments, GetServiceGraph, …) and our own API. */
     port: z.coerce.number().int().min(0).max(65535),
     /** UDP port for the X-Ray daemon protocol. */
@@ -100,6 +105,7 @@ export type Config = Readonly<z.infer<typeof configSchema>>;
 /** Environment variables and the config path each one sets. */
 export const envMap: Record<string, string> = {
   REDIS_URL: 'redisUrl',
+  REDIS_CONNECT_TIMEOUT_SECONDS: 'redisConnectTimeoutSeconds',
   PORT: 'port',
   UDP_PORT: 'udpPort',
   HOST: 'host',

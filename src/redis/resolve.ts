@@ -79,12 +79,20 @@ export async function resolveRedis(opts: { configured: string | null; fromEnv: b
 }
 
 /**
+ * Where a configured Redis URL came from: REDIS_URL when that is set (it overrides the config file; blank
+ * counts as unset, as in loadConfig), else the config file.
+ */
+export function configuredRedisSource(env: Record<string, string | undefined>): 'REDIS_URL' | 'config' {
+  return env.REDIS_URL?.trim() ? 'REDIS_URL' : 'config';
+}
+
+/**
  * resolveRedis for a command-line entry point: the configured Redis (REDIS_URL counts as configured),
  * or null after printing the one line that says what to do.
  */
 export async function resolveRedisForCli(redisUrl: string | null): Promise<ResolvedRedis | null> {
   try {
-    return await resolveRedis({ configured: redisUrl, fromEnv: Boolean(process.env.REDIS_URL), dataDir: '.data/redis' });
+    return await resolveRedis({ configured: redisUrl, fromEnv: configuredRedisSource(process.env) === 'REDIS_URL', dataDir: '.data/redis' });
   } catch (err) {
     console.error(err instanceof AppError ? err.message : String(err));
     return null;

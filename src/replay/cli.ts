@@ -4,12 +4,16 @@ import { availableParallelism } from 'node:os';
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../config/load.js';
 import { resolveRedisForCli } from '../redis/resolve.js';
+import { probeRedis, unreachableMessage } from '../redis/wait.js';
 import { createLogger } from '../obs/log.js';
 import { AppError } from '../util/errors.js';
 import { replay } from './replay.js';
 import { score, formatScore, type Labels } from './score.js';
 import { markdownReport } from './report.js';
 import type { InsightEvent } from '../insights/model.js';
+
+/** A batch command does not wait for Redis to come up: it says so and stops. */
+const REDIS_PROBE_TIMEOUT_MS = 5000;
 
 export interface ReplayCliOptions {
   config?: string;
@@ -35,6 +39,12 @@ export async function replayCli(files: string[], o: ReplayCliOptions): Promise<n
   const log = createLogger(cfg.logLevel);
   const redis = await resolveRedisForCli(cfg.redisUrl);
   if (!redis) return 2;
+  const unreachable = await probeRedis(redis.url, REDIS_PROBE_TIMEOUT_MS);
+  if (unreachable !== null) {
+    console.error(unreachableMessage({ url: redis.url, source: redis.source, reason: unreachable }));
+    await redis.stop();
+    return 1;
+  }
   const out = o.out ? createWriteStream(o.out) : process.stdout;
   const events: InsightEvent[] = [];
   const tty = Boolean(process.stderr.isTTY);
