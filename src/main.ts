@@ -40,4 +40,6 @@ export async function run(role: Role, opts: { config?: string; closes?: boolean 
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // Started by another process over IPC (replay's workers): go when it goes, however it went.
+  if (process.send) process.on('disconnect', () => void stop('parent exited'));
 }

@@ -50,8 +50,18 @@ export async function replayCli(files: string[], o: ReplayCliOptions): Promise<n
   const tty = Boolean(process.stderr.isTTY);
   const bar = tty ? new cliProgress.SingleBar({ format: 'replay | {documents} documents | event time {time} | {insights} insights', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(1, 0, { documents: 0, time: '—', insights: 0 });
+  // Ctrl-C / SIGTERM: stop reading, stop the workers, drop the namespace, exit 130; a second one exits at once.
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) process.exit(130);
+    console.error(`replay: ${sig}, stopping (again to quit at once)`);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const r = await replay({
+      signal: abort.signal,
       files,
       cfg,
       redisUrl: redis.url,
@@ -74,9 +84,12 @@ export async function replayCli(files: string[], o: ReplayCliOptions): Promise<n
     return 0;
   } catch (err) {
     bar?.stop();
+    if (abort.signal.aborted) return 130;
     console.error(`replay failed: ${(err as Error).message}`);
     return 1;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await redis.stop();
   }
 }

@@ -50,6 +50,8 @@ export interface ReplayOptions {
    * separate processes let reading/validating and aggregating run in parallel. @defaultValue 0
    */
   workerProcesses?: number;
+  /** Stops the replay early (Ctrl-C): it throws, after stopping its workers and dropping its namespace. */
+  signal?: AbortSignal;
 }
 
 export interface ReplayResult {
@@ -72,7 +74,10 @@ export function sniffStartTime(text: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** Worker processes (`trace-insights worker --no-close`) sharing the replay's namespace and settings. */
+/**
+ * Worker processes (`trace-insights worker --no-close`) sharing the replay's namespace and settings. The IPC
+ * channel is only a lifeline: when replay dies (SIGTERM, SIGKILL), it closes and the workers stop.
+ */
 async function startWorkerProcesses(cfg: Config, redisUrl: string, n: number): Promise<{ close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'ti-replay-'));
   const file = join(dir, 'config.json');
@@ -82,7 +87,7 @@ async function startWorkerProcesses(cfg: Config, redisUrl: string, n: number): P
   for (const k of Object.keys(envMap)) delete env[k];
   const children: ChildProcess[] = [];
   for (let i = 0; i < n; i++) {
-    children.push(spawn(process.execPath, [bin, 'worker', '--no-close', '--config', file], { env, stdio: ['ignore', 'ignore', 'inherit'] }));
+    children.push(spawn(process.execPath, [bin, 'worker', '--no-close', '--config', file], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] }));
   }
   return {
     close: async () => {
@@ -223,6 +228,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     const batchSize = cfg.batch.maxSegments;
     for (const f of o.files) {
       for await (const d of readTraceFile(f)) {
+        if (o.signal?.aborted) throw new Error('interrupted');
         texts.push(d.text);
         sources.push(d.source);
         // where the reading is in event time (any deterministic function of the text serves: it only
