@@ -13,6 +13,13 @@ export type Role = 'all' | 'server' | 'worker';
  * finish active jobs).
  */
 export async function run(role: Role, opts: { config?: string; closes?: boolean }): Promise<void> {
+  // Started by another process over IPC (replay's workers): go when it goes, however it went, and
+  // also when it went before this process got as far as listening for that.
+  let onParentGone: () => void = () => process.exit(0);
+  if (process.send) {
+    if (!process.connected) process.exit(0);
+    process.on('disconnect', () => onParentGone());
+  }
   let cfg;
   try {
     cfg = loadConfig({ file: opts.config, env: process.env });
@@ -38,8 +45,7 @@ export async function run(role: Role, opts: { config?: string; closes?: boolean 
     log.info('stopped');
     process.exit(0);
   };
+  onParentGone = () => void stop('parent exited');
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  // Started by another process over IPC (replay's workers): go when it goes, however it went.
-  if (process.send) process.on('disconnect', () => void stop('parent exited'));
 }
