@@ -12,8 +12,13 @@ export interface CloseProcessorDeps {
   opts: CloseOptions;
   /** detection and insights, run on every closed window */
   engine?: InsightEngine;
-  /** called with the insight events a tick produced (webhook delivery) */
+  /**
+   * Called with insight events for delivery. With an outbox, with what the outbox holds (the events
+   * committed by this tick, and any a crashed tick committed but never handed over), and they leave
+   * the outbox only once this returns; without one, with the events this tick produced.
+   */
   onEvents?: (events: InsightEvent[]) => Promise<void>;
+  outbox?: { peek(max: number): Promise<InsightEvent[]>; done(n: number): Promise<void> };
   /** When traffic stops, event time is taken to follow the wall clock after this long (live only). */
   idleSeconds?: number;
   /** Wall clock, epoch seconds. */
@@ -33,7 +38,18 @@ export function closeProcessor(deps: CloseProcessorDeps) {
     const token = randomUUID();
     const lock = deps.keys.closeLock();
     if ((await deps.redis.set(lock, token, 'PX', LOCK_MS, 'NX')) !== 'OK') return { closed: [], events: 0, skipped: 'another worker is closing windows' };
+    const drain = async () => {
+      if (!deps.outbox || !deps.onEvents) return;
+      for (;;) {
+        const batch = await deps.outbox.peek(200);
+        if (!batch.length) return;
+        await deps.onEvents(batch);
+        await deps.outbox.done(batch.length);
+      }
+    };
     try {
+      // first what an earlier tick committed and did not hand over (it died), so order is kept
+      await drain();
       const wm = Number((await deps.redis.get(deps.keys.watermark())) ?? 0);
       const bound = deps.idleSeconds === undefined ? wm : Math.max(wm, now() - deps.idleSeconds);
       const closed: WindowCloseResult[] = [];
@@ -43,7 +59,8 @@ export function closeProcessor(deps: CloseProcessorDeps) {
         const last = closed[closed.length - 1]!.window;
         const r = await deps.engine.advanceTo(last, closed[0]!.window);
         events = r.events.length;
-        if (r.events.length) await deps.onEvents?.(r.events);
+        if (deps.outbox) await drain();
+        else if (r.events.length) await deps.onEvents?.(r.events);
       }
       return { closed, events };
     } finally {

@@ -195,10 +195,10 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
 
   // Window close: a scheduler ticks the "close" queue; every worker upserts the same scheduler.
   const closeOpts = { windowSeconds: cfg.windowSeconds, allowedLatenessSeconds: cfg.allowedLatenessSeconds, retentionSeconds: cfg.retentionSeconds };
-  const insights = createInsights(redis, cfg);
+  const insights = createInsights(redis, cfg, { outbox: true });
   // webhook delivery: the deliver worker, and one delivery per (insight event, matching subscription)
   const delivery = await startDelivery(cfg, redisUrl, redis, log.child({ component: 'webhooks' }), metrics);
-  const closer = new Worker(QUEUE.close, closeProcessor({ redis, keys, opts: closeOpts, idleSeconds: cfg.close.idleSeconds, engine: insights.engine, onEvents: async (events) => {
+  const closer = new Worker(QUEUE.close, closeProcessor({ redis, keys, opts: closeOpts, idleSeconds: cfg.close.idleSeconds, engine: insights.engine, outbox: { peek: (n) => insights.store.outbox(n), done: (n) => insights.store.outboxDone(n) }, onEvents: async (events) => {
     for (const e of events) log.info({ type: e.type, insightId: e.insight.id, summary: e.insight.summary }, 'insight event');
     await delivery.dispatcher.enqueueEvents(events);
   } }), {

@@ -13,6 +13,12 @@ export class InsightStore {
     private readonly redis: Redis,
     prefix: string,
     private readonly retentionSeconds: number,
+    /**
+     * Also queue each committed event in an outbox, in the same MULTI, for a dispatcher to drain
+     * (`outbox`, `outboxDone`): an event is then delivered even if the process dies right after the
+     * commit. Live workers set it; replay has no subscribers and does not.
+     */
+    private readonly opts: { outbox?: boolean } = {},
   ) {
     this.tag = `{${prefix}:i}`;
   }
@@ -39,12 +45,26 @@ export class InsightStore {
       m.expire(this.k(`ev:${id}`), ttl);
       m.rpush(this.k('feed'), JSON.stringify(e));
     }
+    if (events.length && this.opts.outbox) {
+      m.rpush(this.k('outbox'), ...events.map((e) => JSON.stringify(e)));
+      m.expire(this.k('outbox'), ttl);
+    }
     if (events.length) {
       m.ltrim(this.k('feed'), -10000, -1);
       m.expire(this.k('feed'), ttl);
       m.expire(this.k('idx'), ttl);
     }
     await m.exec();
+  }
+
+  /** The oldest events committed but not yet handed to delivery, in commit order. */
+  async outbox(max = 200): Promise<InsightEvent[]> {
+    return (await this.redis.lrange(this.k('outbox'), 0, max - 1)).map((x) => JSON.parse(x) as InsightEvent);
+  }
+
+  /** Removes the `n` oldest outbox events, once they are handed over. */
+  async outboxDone(n: number): Promise<void> {
+    await this.redis.ltrim(this.k('outbox'), n, -1);
   }
 
   async get(id: string): Promise<Insight | null> {
