@@ -201,30 +201,10 @@ function addRequest(h: Map<string, Stats>, key: string, flags: number, seconds: 
   return s;
 }
 
-/** Length of the union of [s, e] intervals clipped to [lo, hi]. */
-export function unionLength(intervals: Array<[number, number]>, lo: number, hi: number): number {
-  const xs = intervals
-    .map(([s, e]) => [Math.max(s, lo), Math.min(e, hi)] as [number, number])
-    .filter(([s, e]) => e > s)
-    .sort((a, b) => a[0] - b[0]);
-  let total = 0;
-  let curS = -Infinity;
-  let curE = -Infinity;
-  for (const [s, e] of xs) {
-    if (s > curE) {
-      if (curE > curS) total += curE - curS;
-      curS = s;
-      curE = e;
-    } else if (e > curE) curE = e;
-  }
-  if (curE > curS) total += curE - curS;
-  return total;
-}
-
 const starts: number[] = [];
 const ends: number[] = [];
 
-/** unionLength() of the calls' [s, e], without building the intervals: same arithmetic, same answer. */
+/** Length of the union of the first n calls' [s, e] intervals clipped to [lo, hi], without building the intervals. */
 function callsUnionLength(calls: readonly SlimEntity[], n: number, lo: number, hi: number): number {
   if (n === 1) {
     const s = Math.max(calls[0]!.s, lo);
