@@ -97,11 +97,9 @@ export function nodePutTraceSegments(deps: PutDeps, bodyLimitBytes: number): (re
     }
     res.writeHead(out.status, headers).end(body);
   };
-  const tooLarge = (res: ServerResponse) => {
-    // the rest of the body is not read: close the connection rather than drain megabytes
-    res.setHeader('connection', 'close');
-    send(res, error(413, 'RequestEntityTooLargeException', `request body is larger than ${bodyLimitBytes} bytes`));
-  };
+  // The rest of an oversized body is read and dropped (node:http does that once the answer is sent), so
+  // that a client still writing it gets the 413 rather than a broken pipe; server.requestTimeout bounds it.
+  const tooLarge = (res: ServerResponse) => send(res, error(413, 'RequestEntityTooLargeException', `request body is larger than ${bodyLimitBytes} bytes`));
   return (req, res) => {
     if (req.method !== 'POST' || req.url !== '/TraceSegments') return false;
     const declared = Number(req.headers['content-length']);
