@@ -28,6 +28,10 @@ export interface KeySpace {
   links(windowStart: number): string;
   /** Independent subsegments waiting for their segment, by time bucket: trace id → NDJSON. */
   orphans(bucket: number): string;
+  /** Segments applied recently, by time bucket of their start: member of an entity → its segment. */
+  skeletons(bucket: number): string;
+  /** Present while independent subsegments are in the traffic (then segments leave skeletons). */
+  streaming(): string;
   /** Largest event time seen (epoch seconds). */
   watermark(): string;
   /** Start of the newest closed window. */
@@ -63,6 +67,8 @@ export function keySpace(prefix: string): KeySpace {
     pendingCallees: (w) => `${t(w)}:pe`,
     links: (w) => `${t(w)}:lk`,
     orphans: (b) => `{${prefix}:o}:${b}`,
+    skeletons: (b) => `{${prefix}:o}:g:${b}`,
+    streaming: () => `{${prefix}:o}:streaming`,
     watermark: () => `{${prefix}:m}:wm`,
     closedThrough: () => `{${prefix}:m}:closed`,
     openWindows: () => `{${prefix}:m}:open`,
