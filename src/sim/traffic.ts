@@ -5,7 +5,7 @@ export type { CallSpec, ServiceSpec } from './model.js';
 
 /**
  * Unsampled, incident-free traffic through a call graph, one request at a time, in the shapes
- * aws-xray-sdk-core sends (../shared/captures). A thin front on the scenario simulator
+ * aws-xray-sdk-core sends (test/fixtures/captures). A thin front on the scenario simulator
  * (`simulate()` in ./simulate.ts) for tests and benchmarks that want a steady stream.
  */
 export interface TrafficOptions {

@@ -5,8 +5,11 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (this file is test/helpers/captures.ts). */
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Golden captures live in shared/, beside the clone (CI lays a copy there too). */
-export const capturesDir = path.resolve(repoRoot, '../shared/captures');
+/**
+ * Golden captures: the real bytes of aws-xray-sdk-core and @aws-sdk/client-xray, copied from the team's
+ * shared/captures into the repository so a fresh clone's tests need nothing beside it.
+ */
+export const capturesDir = path.resolve(repoRoot, 'test/fixtures/captures');
 
 /** One raw datagram exactly as the SDK sent it. */
 export interface CapturedDatagram {

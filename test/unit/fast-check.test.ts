@@ -5,11 +5,11 @@ import { certainlyValidIndependentSubsegment, certainlyValidSegment } from '../.
 import { independentSubsegmentSchema, segmentSchema } from '../../src/xray/segment-schema.js';
 import { Rng } from '../../src/sim/random.js';
 import { SHOP, traffic } from '../../src/sim/traffic.js';
+import { capturesDir } from '../helpers/captures.js';
 
-const captures = resolve(import.meta.dirname, '../../../shared/captures');
 
 function captureDocs(): Array<Record<string, unknown>> {
-  return readFileSync(resolve(captures, 'udp-all-datagrams.jsonl'), 'utf8')
+  return readFileSync(resolve(capturesDir, 'udp-all-datagrams.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.includes('"raw"'))
     .map((l) => {
