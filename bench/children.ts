@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { availableParallelism } from 'node:os';
 
 /** A node child process of the benchmark, with the /proc readings the report needs. */
@@ -67,16 +66,7 @@ export function machineCpu(): { busy: number; total: number } {
   return { busy: (total - idle) / ticksPerSecond(), total: total / ticksPerSecond() };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../src/util/net.js';
 
 /** Starts `node <nodeArgs> <args>` with this environment (layered over ours); IPC when asked. */
 export function spawnNode(label: string, nodeArgs: readonly string[], args: readonly string[], env: Record<string, string>, opts: { ipc?: boolean; cwd: string }): Child {

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import { AppError } from '../util/errors.js';
+import { freePort } from '../util/net.js';
 
 export interface ResolvedRedis {
   url: string;
@@ -23,17 +23,6 @@ async function reachable(url: string, timeoutMs = 1000): Promise<boolean> {
   } finally {
     r.disconnect();
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { killAll, spawnServer, spawnWorker } from '../helpers/processes.js';
@@ -7,16 +6,7 @@ import { AggregateReader, buildGraph } from '../../src/aggregate/read.js';
 import { keySpace } from '../../src/aggregate/keys.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { SHOP, traffic } from '../../src/sim/traffic.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { freePort } from '../../src/util/net.js';
 
 /** A private redis-server this test may kill: the shared one is never touched. */
 async function startRedis(port: number): Promise<ChildProcess> {

@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { killAll, spawnServer } from '../helpers/processes.js';
 import { uniquePrefix } from '../helpers/redis.js';
 import { SHOP, traffic } from '../../src/sim/traffic.js';
+import { freePort } from '../../src/util/net.js';
 
 /**
  * A configured Redis that nobody answers at: the batch command says so at once, the services wait a
@@ -25,18 +25,6 @@ process.once('exit', () => {
   for (const c of children) c.kill('SIGKILL');
   for (const c of cliRuns) killGroup(c);
 });
-
-/** A port nothing listens on: the kernel's pick, released again. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 interface Finished {
   code: number | null;
