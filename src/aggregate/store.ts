@@ -229,6 +229,12 @@ export class AggregateStore {
     }
   }
 
+  /** Joined subsegments leave the parking, only those a claim of the unit covered; the rest wait on. */
+  private unpark(post: ReturnType<Redis['pipeline']>, joined: readonly SlimDoc[], u: Unit): void {
+    const covered = joined.filter((d) => u.claimed.has(memberOf(d.t, d.i)));
+    for (const [b, pairs] of byOrphanBucket(covered)) post.tiUnpark(this.keys.orphans(b), ...pairs);
+  }
+
   private async exec(pipe: ReturnType<Redis['pipeline']>): Promise<Array<[Error | null, unknown]>> {
     const res = (await pipe.exec()) ?? [];
     for (const [err] of res) if (err) throw err;
@@ -247,9 +253,7 @@ export class AggregateStore {
     const post = this.redis.pipeline();
     this.bookkeeping(post, main);
     for (const [b, pairs] of byOrphanBucket(leftovers)) post.tiPark(this.keys.orphans(b), ORPHAN_TTL_SECONDS, ...pairs);
-    // Only what a claim covered leaves the parking; anything else stays for a later batch.
-    const unpark = joinedParked.filter((d) => main.claimed.has(memberOf(d.t, d.i)));
-    for (const [b, pairs] of byOrphanBucket(unpark)) post.tiUnpark(this.keys.orphans(b), ...pairs);
+    this.unpark(post, joinedParked, main);
     // Skeletons cost a field per segment, so they are written only while the traffic has independent
     // subsegments at all (an hour after the last one seen by any worker).
     const loose = leftovers.length > 0 || parked.length > 0 || job.docs.some((d) => d.k === 'x');
@@ -260,13 +264,14 @@ export class AggregateStore {
         post.expire(this.keys.skeletons(b), SKELETON_TTL_SECONDS);
       }
     }
+    const streamingAt = post.length;
     post.exists(this.keys.streaming());
     // what was parked in the meantime for these traces (another batch, at the same moment)
-    const recheck = [...bucketsOf(job.docs).keys()];
-    for (const b of recheck) post.hlen(this.keys.orphans(b));
+    const recheckFrom = post.length;
+    for (const b of bucketsOf(job.docs).keys()) post.hlen(this.keys.orphans(b));
     const res = await this.exec(post);
-    this.streaming = Number(res[res.length - recheck.length - 1]![1]) === 1;
-    const parkedSince = res.slice(res.length - recheck.length).some(([, n]) => Number(n) > 0);
+    this.streaming = Number(res[streamingAt]![1]) === 1;
+    const parkedSince = res.slice(recheckFrom).some(([, n]) => Number(n) > 0);
 
     const late = await this.lateJoin(job, leftovers, parkedSince);
     return {
@@ -291,7 +296,6 @@ export class AggregateStore {
    * Only the subsegment's own calls are counted then: its segment's counts were applied without it.
    */
   private async lateJoin(job: IngestJob, leftovers: readonly SlimDoc[], parkedSince: boolean): Promise<Unit | undefined> {
-    const found: SlimDoc[] = [];
     const pseudo = leftovers.length ? await this.segmentsOf(leftovers) : [];
     const parked = parkedSince ? await this.fetchParked(job.docs) : [];
     if (!pseudo.length && !parked.length) return undefined;
@@ -299,13 +303,11 @@ export class AggregateStore {
     const docs = [...job.docs.filter((d) => d.k === 's'), ...pseudo];
     const loose = [...leftovers, ...parked];
     const { segments, joinedParked } = assemble(docs, loose);
-    for (const d of joinedParked) found.push(d);
-    if (!found.length) return undefined;
+    if (!joinedParked.length) return undefined;
     const unit = await this.applyUnit(`${job.id}:late`, segments);
     const post = this.redis.pipeline();
     this.bookkeeping(post, unit);
-    const unpark = found.filter((d) => unit.claimed.has(memberOf(d.t, d.i)));
-    for (const [b, pairs] of byOrphanBucket(unpark)) post.tiUnpark(this.keys.orphans(b), ...pairs);
+    this.unpark(post, joinedParked, unit);
     await this.exec(post);
     return unit;
   }
