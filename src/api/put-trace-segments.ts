@@ -4,6 +4,7 @@ import type { Hono } from 'hono';
 import { z } from 'zod';
 import type { Intake } from '../ingest/intake.js';
 import type { Logger } from 'pino';
+import { awsError } from './aws-error.js';
 
 const bodySchema = z.object({ TraceSegmentDocuments: z.array(z.string()).min(1).max(10_000) });
 
@@ -73,11 +74,8 @@ export async function putTraceSegments(deps: PutDeps, text: string): Promise<Put
 export function putTraceSegmentsRoute(app: Hono, deps: PutDeps): void {
   app.post('/TraceSegments', async (c) => {
     const out = await putTraceSegments(deps, await c.req.text());
-    if (out.errorType) {
-      c.header('x-amzn-errortype', out.errorType);
-      c.header('x-amzn-requestid', randomUUID());
-    }
-    return c.json(out.body, out.status);
+    if (out.errorType) return awsError(c, out.status, out.errorType, (out.body as { message: string }).message);
+    return c.json(out.body);
   });
 }
 
