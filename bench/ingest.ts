@@ -18,6 +18,7 @@ import { parseOptions, usage, type BenchOptions } from './options.js';
 import { buildCorpus, jsonParseRate, type Corpus } from './corpus.js';
 import { runEndToEnd, type EndToEndResult } from './end-to-end.js';
 import { buildJobs, runBare, type BareResult } from './bare-pipeline.js';
+import { runHttpFloor, type HttpFloorResult } from './http-floor.js';
 import { verifyTotals, type Verdict } from './applied.js';
 import { dropPrefix, measureFootprint, type Footprint } from './redis-footprint.js';
 import { formatProfile, mainProfileIn, summarizeProfile } from './cpu-profile.js';
@@ -91,7 +92,16 @@ async function main(): Promise<number> {
     const parse = jsonParseRate(corpus.texts);
     log(`JSON.parse only: ${fmt(parse.perSecond)} segments/s (${(corpus.docBytes / parse.seconds / 1048576).toFixed(0)} MB/s, one core; others used ${parse.othersCores.toFixed(2)} cores meanwhile)`);
 
-    // 3. End to end.
+    // 3. HTTP alone: the same bodies to a server that reads them and answers without parsing.
+    let http: HttpFloorResult | undefined;
+    if (!opts.skipBare) {
+      await quiet('HTTP only');
+      http = await runHttpFloor(corpus, redis, { httpConcurrency: opts.httpConcurrency, cores });
+      log(`HTTP only: ${fmt(http.perSecond)} segments/s (${http.seconds.toFixed(2)} s; server reads each body and answers, parses nothing)`);
+      log(`  ${formatPerSegment(http.cpu, corpus.expected.segments)}`);
+    }
+
+    // 4. End to end.
     const profileDir = opts.cpuProf ? fileURLToPath(new URL(`../.tmp/bench-prof-${runId}`, import.meta.url)) : undefined;
     await quiet('end to end');
     log('end to end: starting `trace-insights server` and `trace-insights worker`');
@@ -125,7 +135,7 @@ async function main(): Promise<number> {
     const footprint: Footprint = await measureFootprint(redis, prefix, new Set(corpus.windows));
     printFootprint(footprint, verdict);
 
-    // 4. The bare pipeline: the same jobs, a no-op processor.
+    // 5. The bare pipeline: the same jobs, a no-op processor.
     let bare: BareResult | undefined;
     if (!opts.skipBare) {
       const size = opts.bareBatch || Math.max(1, Math.round(meanBatch));
@@ -149,7 +159,7 @@ async function main(): Promise<number> {
       }
     }
 
-    printSummary({ opts, corpus, parse, e2e, bare, verdict, footprint, meanBatch });
+    printSummary({ opts, corpus, parse, http, e2e, bare, verdict, footprint, meanBatch });
     return verdict.ok ? 0 : 1;
   } catch (err) {
     console.error(`\nbenchmark failed: ${(err as Error).stack ?? String(err)}`);

@@ -31,7 +31,7 @@ const schema = z
     warmupSegments: int(0, 1_000_000).default(20_000),
     /** Job size of the bare pipeline; 0 = the mean job size the door made in the end-to-end run. */
     bareBatch: int(0, 10_000).default(0),
-    /** Skip the bare BullMQ baseline. */
+    /** Skip the baselines that need their own run: the bare BullMQ pipeline and HTTP only. */
     skipBare: bool.default(false),
     /** Write CPU profiles of the server and worker (node --cpu-prof) under .tmp/ and summarize them. */
     cpuProf: bool.default(false),

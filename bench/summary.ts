@@ -2,6 +2,7 @@ import type { Verdict } from './applied.js';
 import type { BareResult } from './bare-pipeline.js';
 import type { Corpus } from './corpus.js';
 import type { EndToEndResult } from './end-to-end.js';
+import type { HttpFloorResult } from './http-floor.js';
 import type { BenchOptions } from './options.js';
 import { perSegment } from './cpu-meter.js';
 import type { Footprint } from './redis-footprint.js';
@@ -18,6 +19,7 @@ export interface SummaryInput {
   opts: BenchOptions;
   corpus: Corpus;
   parse: { perSecond: number; othersCores: number };
+  http?: HttpFloorResult;
   e2e: EndToEndResult;
   bare?: BareResult;
   verdict: Verdict;
@@ -28,6 +30,28 @@ export interface SummaryInput {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const mb = (b: number | undefined) => (b === undefined ? '?' : `${(b / 1048576).toFixed(0)} MB`);
 const verdictOf = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+
+/**
+ * What no implementation of this pipeline can do better than on this machine, from three floors
+ * measured in the same run, each a part of the end-to-end work that the others do not include:
+ * moving the jobs through BullMQ (the bare pipeline: producer, no-op worker, Redis), JSON.parse of
+ * every document (the door must parse a document to say whether it is refused), and carrying the
+ * request bodies over HTTP (load generator and a server that reads them). Validation, aggregation
+ * and the aggregates' Redis writes come on top. CPU-bound on `cores` cores, as every phase is here,
+ * no pipeline passes cores ÷ floor; and so none reaches more than that over the bare pipeline's rate.
+ * (JSON.parse stands for parsing: V8's is the fastest JSON parser a Node process has.)
+ */
+export function floors(s: Pick<SummaryInput, 'corpus' | 'parse' | 'http' | 'bare'>): { bareUs: number; parseUs: number; httpUs: number; totalUs: number; maxRatio: number; maxPerSecond: number } | undefined {
+  if (!s.bare || !s.http) return undefined;
+  const bareUs = perSegment(s.bare.cpu, s.bare.segments).totalUs;
+  const h = perSegment(s.http.cpu, s.corpus.expected.segments).us;
+  // the sink's Redis reading is whatever else used that Redis meanwhile: not HTTP's
+  const httpUs = (h['http-sink'] ?? 0) + (h.bench ?? 0);
+  const parseUs = 1e6 / s.parse.perSecond;
+  const totalUs = bareUs + parseUs + httpUs;
+  const maxPerSecond = (s.bare.cpu.cores * 1e6) / totalUs;
+  return { bareUs, parseUs, httpUs, totalUs, maxRatio: maxPerSecond / s.bare.perSecond, maxPerSecond };
+}
 
 /** The table at the end of the run: the figures, the targets and PASS/MISS. */
 export function printSummary(s: SummaryInput): void {
@@ -44,6 +68,8 @@ export function printSummary(s: SummaryInput): void {
     ['JSON.parse only, segments/s', fmt(s.parse.perSecond), 'same documents, one core', ''],
     ['bare BullMQ, segments/s', bare ? fmt(bare.perSecond) : 'skipped', bare ? `${fmt(bare.jobs)} jobs of ${fmt(bare.segments / bare.jobs)}, no-op processor, concurrency ${s.opts.workerConcurrency}` : '', ''],
     ['end to end / bare', bare ? ratio.toFixed(2) : '-', `target ≥ ${TARGETS.ratioToBare}`, bare ? verdictOf(ratio >= TARGETS.ratioToBare) : ''],
+    ['HTTP only, segments/s', s.http ? fmt(s.http.perSecond) : 'skipped', s.http ? 'same bodies to a server that reads them, parses nothing' : '', ''],
+    ...floorRows(s),
     ['CPU µs per segment, e2e', cost.totalUs.toFixed(1), costs, ''],
     ['CPU-bound ceiling, seg/s', fmt(cost.coresCeiling), `${e2e.cpu.cores} cores ÷ total CPU per segment; ${cost.busiest} alone on one core: ${fmt(cost.threadCeiling)}`, ''],
     ['worker peak RSS', mb(e2e.workerPeakRss), 'VmHWM', ''],
@@ -68,4 +94,14 @@ export function printSummary(s: SummaryInput): void {
     ([, loss]) => loss > 0.25,
   );
   for (const [phase, , c] of busy) console.log(`note: other processes used ${c.toFixed(2)} of ${e2e.cpu.cores} cores during the ${phase} run: its figure understates this code (the CPU µs per segment hold up better)`);
+}
+
+function floorRows(s: SummaryInput): Array<[string, string, string, string]> {
+  const f = floors(s);
+  if (!f) return [];
+  return [
+    ['floor, CPU µs per segment', f.totalUs.toFixed(1), `bare BullMQ ${f.bareUs.toFixed(1)} + JSON.parse ${f.parseUs.toFixed(1)} + HTTP ${f.httpUs.toFixed(1)}; no validation, no aggregation`, ''],
+    ['best possible e2e, seg/s', fmt(f.maxPerSecond), `${s.bare!.cpu.cores} cores ÷ floor (target ${fmt(TARGETS.segmentsPerSecond)})`, f.maxPerSecond >= TARGETS.segmentsPerSecond ? '' : 'UNREACHABLE'],
+    ['best possible e2e / bare', f.maxRatio.toFixed(2), `the line above ÷ bare BullMQ's rate (target ${TARGETS.ratioToBare})`, f.maxRatio >= TARGETS.ratioToBare ? '' : 'UNREACHABLE'],
+  ];
 }
