@@ -26,7 +26,7 @@ const schema = z
     /** The worker's job concurrency (WORKER_CONCURRENCY); the bare pipeline uses the same. */
     workerConcurrency: int(1, 256).default(4),
     /** The door's batch size (BATCH_MAX_SEGMENTS). */
-    batchMaxSegments: int(1, 10_000).default(500),
+    batchMaxSegments: int(1, 10_000).default(1000),
     /** Documents sent (and applied) before timing starts, in windows of their own, to warm the JIT. */
     warmupSegments: int(0, 1_000_000).default(20_000),
     /** Job size of the bare pipeline; 0 = the mean job size the door made in the end-to-end run. */

@@ -48,14 +48,14 @@ describe('loadConfig', () => {
   it('layers a file over the defaults, merging nested objects key by key', () => {
     const cfg = loadConfig({ file: file('over.json', { windowSeconds: 10, batch: { maxWaitMs: 50 } }) });
     expect(cfg.windowSeconds).toBe(10);
-    expect(cfg.batch).toEqual({ maxSegments: 500, maxWaitMs: 50 });
+    expect(cfg.batch).toEqual({ maxSegments: 1000, maxWaitMs: 50 });
     expect(cfg.allowedLatenessSeconds).toBe(30);
   });
 
   it('loads config/example.json (the documented override)', () => {
     const cfg = loadConfig({ file: path.join(repoRoot, 'config/example.json') });
     expect(cfg.windowSeconds).toBe(10);
-    expect(cfg.batch.maxSegments).toBe(500);
+    expect(cfg.batch.maxSegments).toBe(1000);
   });
 
   it('lets environment variables override the file, coercing numbers', () => {
