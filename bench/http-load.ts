@@ -2,7 +2,7 @@ import http from 'node:http';
 
 export interface LoadResult {
   requests: number;
-  /** requests answered 503 or cut off, and sent again */
+  /** requests answered 503 (Redis away), 429 (backlog over its limit) or cut off, and sent again */
   retries: number;
   /** documents the door listed in UnprocessedTraceSegments */
   rejected: number;
@@ -45,7 +45,7 @@ const ACCEPTED_ALL = '"UnprocessedTraceSegments":[]';
 
 /**
  * Sends every body to PutTraceSegments with at most `concurrency` requests in flight over kept-alive
- * connections, the way a fleet of daemons would; retries 503s and dropped connections (the door
+ * connections, the way a fleet of daemons would; retries 503s, 429s and dropped connections (the door
  * de-duplicates, so a resend counts nothing twice).
  */
 export async function sendAll(bodies: readonly Buffer[], opts: LoadOptions): Promise<LoadResult> {
@@ -77,7 +77,7 @@ export async function sendAll(bodies: readonly Buffer[], opts: LoadOptions): Pro
           }
           break;
         }
-        if (reply && reply.status !== 503) throw new Error(`PutTraceSegments answered ${reply.status}: ${reply.body.slice(0, 500)}`);
+        if (reply && reply.status !== 503 && reply.status !== 429) throw new Error(`PutTraceSegments answered ${reply.status}: ${reply.body.slice(0, 500)}`);
         if (attempt >= maxRetries) throw new Error(`PutTraceSegments failed ${attempt + 1} times: ${failure ?? reply?.body.slice(0, 300)}`);
         retries++;
         await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)));

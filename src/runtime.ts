@@ -12,6 +12,7 @@ import { AggregateReader } from './aggregate/read.js';
 import { Batcher } from './ingest/batcher.js';
 import { Intake } from './ingest/intake.js';
 import { UdpListener } from './ingest/udp.js';
+import { Backlog, doorThrottle } from './ingest/backlog.js';
 import { createApp } from './api/app.js';
 import { nodePutTraceSegments } from './api/put-trace-segments.js';
 import { QUEUE, bullPrefix, closeQueue, ingestQueue } from './queue/queues.js';
@@ -75,12 +76,26 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
     },
   });
   const intake = new Intake(batcher, metrics, { now: () => Date.now() / 1000, maxFutureSeconds: 900 });
+  const backlog = new Backlog(
+    async () => {
+      const jobs = await queue.getJobCountByTypes('waiting', 'delayed', 'prioritized');
+      metrics.backlogJobs.set(jobs);
+      return jobs;
+    },
+    { maxJobs: cfg.queue.maxBacklogJobs, pollMs: cfg.queue.backlogPollMs },
+    (s) => {
+      metrics.throttling.set(s.throttling ? 1 : 0);
+      if (s.throttling) log.warn({ backlogJobs: s.jobs, limit: s.limit }, 'ingest backlog over its limit: refusing new documents until the workers catch up');
+      else log.info({ backlogJobs: s.jobs, limit: s.limit }, 'ingest backlog down again: accepting documents');
+    },
+  );
+  await backlog.start();
   const ready = () => queueRedis.status === 'ready' && readRedis.status === 'ready';
   const reader = new AggregateReader(readRedis, keySpace(cfg.keyPrefix), cfg.windowSeconds);
   const webhooks = webhookApi(cfg, readRedis, queueRedis, log.child({ component: 'webhooks' }), metrics);
-  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps, insights: new InsightStore(readRedis, cfg.keyPrefix, cfg.insights.retentionSeconds), xray: cfg.xray });
+  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps, backlog, insights: new InsightStore(readRedis, cfg.keyPrefix, cfg.insights.retentionSeconds), xray: cfg.xray });
   // PutTraceSegments straight on node:http (the hot path); everything else through Hono.
-  const put = nodePutTraceSegments({ intake, ready, log: log.child({ component: 'http' }) }, cfg.http.bodyLimitBytes);
+  const put = nodePutTraceSegments({ intake, ready, log: log.child({ component: 'http' }), ...doorThrottle(backlog, metrics, 'http') }, cfg.http.bodyLimitBytes);
   const rest = getRequestListener(app.fetch);
   const server: Server = createServer((req, res) => {
     if (!put(req, res)) void rest(req, res);
@@ -90,7 +105,7 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
     server.listen(cfg.port, cfg.host, () => resolve());
   });
   const httpPort = (server.address() as { port: number }).port;
-  const udp = new UdpListener({ host: cfg.host, port: cfg.udpPort, receiveBufferBytes: cfg.udp.receiveBufferBytes }, intake, log.child({ component: 'udp' }), metrics);
+  const udp = new UdpListener({ host: cfg.host, port: cfg.udpPort, receiveBufferBytes: cfg.udp.receiveBufferBytes, refusal: () => backlog.refusal() }, intake, log.child({ component: 'udp' }), metrics);
   const udpPort = await udp.start();
   log.info({ httpPort, udpPort }, 'listening');
   return {
@@ -100,6 +115,7 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
     batcher,
     close: once(() =>
       closeAll(log, [
+        ['backlog', () => backlog.stop()],
         ['udp', () => udp.close()],
         ['http', () => new Promise<void>((resolve) => server.close(() => resolve()))],
         ['batcher', () => batcher.close()],

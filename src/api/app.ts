@@ -14,6 +14,7 @@ import { webhookRoutes, type WebhookApiDeps } from './webhooks.js';
 import { insightRoutes } from './xray-insights.js';
 import { groupRoutes, type GroupIdentity } from './xray-groups.js';
 import type { InsightStore } from '../insights/store.js';
+import { doorThrottle, type Backlog } from '../ingest/backlog.js';
 
 export interface AppDeps {
   intake: Intake;
@@ -30,6 +31,8 @@ export interface AppDeps {
   webhooks?: WebhookApiDeps;
   /** The insight store behind GetInsightSummaries & co; absent: those operations are not mounted. */
   insights?: InsightStore;
+  /** The ingest backlog the doors shed load by; absent: they never do. */
+  backlog?: Backlog;
   /** Region and account in group ARNs and service ids. @defaultValue us-east-1, 000000000000 */
   xray?: GroupIdentity;
 }
@@ -51,7 +54,7 @@ export function createApp(deps: AppDeps): Hono {
     deps.log.error({ err, path: c.req.path }, 'request failed');
     return awsError(c, 500, 'InternalFailure', 'internal error');
   });
-  putTraceSegmentsRoute(app, { intake: deps.intake, ready: deps.ready, log: deps.log });
+  putTraceSegmentsRoute(app, { intake: deps.intake, ready: deps.ready, log: deps.log, ...doorThrottle(deps.backlog, deps.metrics, 'http') });
   graphRoutes(app, { reader: deps.reader, ready: deps.ready });
   servicesRoutes(app, { redis: deps.redis, reader: deps.reader, ready: deps.ready, now });
   samplingRoutes(app, now);
@@ -60,7 +63,10 @@ export function createApp(deps: AppDeps): Hono {
   groupRoutes(app, xray);
   if (deps.insights) insightRoutes(app, { store: deps.insights, reader: deps.reader, ready: deps.ready, group: xray });
   app.get('/healthz', (c) => c.json({ ok: true }));
-  app.get('/readyz', (c) => (deps.ready() ? c.json({ ready: true }) : c.json({ ready: false, reason: 'Redis is unreachable' }, 503)));
+  // Refusing documents for a while is not being unready: every door shares the one backlog, so taking
+  // them all out of a balancer would turn throttled requests into refused connections.
+  const backlog = () => (deps.backlog && deps.backlog.current.limit > 0 ? { backlog: deps.backlog.current } : {});
+  app.get('/readyz', (c) => (deps.ready() ? c.json({ ready: true, ...backlog() }) : c.json({ ready: false, reason: 'Redis is unreachable' }, 503)));
   app.get('/metrics', async (c) => c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
   app.notFound((c) => awsError(c, 404, 'UnknownOperationException', `no operation at ${c.req.method} ${c.req.path}`));
   return app;

@@ -12,12 +12,16 @@ export interface PutDeps {
   intake: Intake;
   /** Whether the queue's Redis is reachable right now: if not, answer 503 at once. */
   ready: () => boolean;
+  /** While the ingest backlog is over its limit: why documents are refused (ThrottledException). */
+  refusal?: () => string | undefined;
+  /** Counts refused requests. */
+  onThrottled?: () => void;
   log: Logger;
 }
 
 /** What PutTraceSegments answers, whichever HTTP stack carried the request. */
 export interface PutOutcome {
-  status: 200 | 400 | 413 | 500 | 503;
+  status: 200 | 400 | 413 | 429 | 500 | 503;
   /** set on errors: the exception name @aws-sdk/client-xray raises (`x-amzn-errortype`) */
   errorType?: string;
   body: unknown;
@@ -26,6 +30,14 @@ export interface PutOutcome {
 const error = (status: PutOutcome['status'], errorType: string, message: string): PutOutcome => ({ status, errorType, body: { __type: errorType, message } });
 const invalid = (message: string) => error(400, 'InvalidRequestException', message);
 const unavailable = () => error(503, 'ServiceUnavailableException', 'the queue (Redis) is unreachable; retry later');
+
+/** 429 ThrottledException while the workers are behind (a modelled error the AWS SDKs retry), else undefined. */
+function throttled(deps: PutDeps): PutOutcome | undefined {
+  const why = deps.refusal?.();
+  if (why === undefined) return undefined;
+  deps.onThrottled?.();
+  return error(429, 'ThrottledException', why);
+}
 
 /** The documents of a request body, or why there are none. A plain check first; zod explains refusals. */
 function documentsOf(json: unknown): string[] | PutOutcome {
@@ -43,6 +55,8 @@ function documentsOf(json: unknown): string[] | PutOutcome {
  */
 export async function putTraceSegments(deps: PutDeps, text: string): Promise<PutOutcome> {
   if (!deps.ready()) return unavailable();
+  const refused = throttled(deps);
+  if (refused) return refused;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -74,6 +88,7 @@ export async function putTraceSegments(deps: PutDeps, text: string): Promise<Put
 export function putTraceSegmentsRoute(app: Hono, deps: PutDeps): void {
   app.post('/TraceSegments', async (c) => {
     const out = await putTraceSegments(deps, await c.req.text());
+    if (out.status === 429 || out.status === 503) c.header('retry-after', '1');
     if (out.errorType) return awsError(c, out.status, out.errorType, (out.body as { message: string }).message);
     return c.json(out.body);
   });
@@ -93,6 +108,7 @@ export function nodePutTraceSegments(deps: PutDeps, bodyLimitBytes: number): (re
       headers['x-amzn-errortype'] = out.errorType;
       headers['x-amzn-requestid'] = randomUUID();
     }
+    if (out.status === 429 || out.status === 503) headers['retry-after'] = '1';
     res.writeHead(out.status, headers).end(body);
   };
   // The rest of an oversized body is read and dropped (node:http does that once the answer is sent), so
@@ -103,6 +119,13 @@ export function nodePutTraceSegments(deps: PutDeps, bodyLimitBytes: number): (re
     const declared = Number(req.headers['content-length']);
     if (declared > bodyLimitBytes) {
       tooLarge(res);
+      req.resume();
+      return true;
+    }
+    // shedding load costs no parsing: answer before the body is read, then let it drain
+    const shed = deps.ready() ? throttled(deps) : undefined;
+    if (shed) {
+      send(res, shed);
       req.resume();
       return true;
     }

@@ -76,6 +76,13 @@ export const configSchema = z
     queue: z.object({
       /** Completed ingest jobs kept for inspection (each holds its whole batch; the counts are in the windows). */
       keepCompletedJobs: z.coerce.number().int().min(0),
+      /**
+       * Ingest jobs waiting (workers behind) at which the live doors refuse new documents until the
+       * workers catch up: PutTraceSegments answers ThrottledException, UDP drops and counts. 0: never.
+       */
+      maxBacklogJobs: z.coerce.number().int().min(0),
+      /** How often the doors read the backlog. */
+      backlogPollMs: positiveInt.max(60_000),
     }),
     http: z.object({ bodyLimitBytes: positiveInt }),
     udp: z.object({ receiveBufferBytes: positiveInt }),
@@ -119,6 +126,8 @@ export const envMap: Record<string, string> = {
   BATCH_MAX_WAIT_MS: 'batch.maxWaitMs',
   WORKER_CONCURRENCY: 'worker.concurrency',
   QUEUE_KEEP_COMPLETED_JOBS: 'queue.keepCompletedJobs',
+  INGEST_MAX_BACKLOG_JOBS: 'queue.maxBacklogJobs',
+  INGEST_BACKLOG_POLL_MS: 'queue.backlogPollMs',
   CLOSE_TICK_SECONDS: 'close.tickSeconds',
   DETECT_ALPHA: 'detect.alpha',
   DETECT_HISTORY_WINDOWS: 'detect.historyWindows',

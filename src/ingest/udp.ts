@@ -7,6 +7,8 @@ export interface UdpOptions {
   host: string;
   port: number;
   receiveBufferBytes: number;
+  /** While this says why, datagrams are dropped and counted (the ingest backlog is over its limit). */
+  refusal?: () => string | undefined;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -64,6 +66,11 @@ export class UdpListener {
   }
 
   private onMessage(msg: Buffer): void {
+    // nothing to answer over UDP: the daemon protocol has no way to say "later"
+    if (this.opts.refusal?.() !== undefined) {
+      this.metrics?.throttled.inc({ door: 'udp' });
+      return;
+    }
     const split = splitDatagram(msg);
     if ('drop' in split) {
       this.metrics?.datagramsDropped.inc({ reason: split.drop });
