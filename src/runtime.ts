@@ -105,7 +105,7 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
     server.listen(cfg.port, cfg.host, () => resolve());
   });
   const httpPort = (server.address() as { port: number }).port;
-  const udp = new UdpListener({ host: cfg.host, port: cfg.udpPort, receiveBufferBytes: cfg.udp.receiveBufferBytes, refusal: () => backlog.refusal() }, intake, log.child({ component: 'udp' }), metrics);
+  const udp = new UdpListener({ host: cfg.host, port: cfg.udpPort, receiveBufferBytes: cfg.udp.receiveBufferBytes, ...doorThrottle(backlog, metrics, 'udp') }, intake, log.child({ component: 'udp' }), metrics);
   const udpPort = await udp.start();
   log.info({ httpPort, udpPort }, 'listening');
   return {

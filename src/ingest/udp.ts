@@ -7,8 +7,10 @@ export interface UdpOptions {
   host: string;
   port: number;
   receiveBufferBytes: number;
-  /** While this says why, datagrams are dropped and counted (the ingest backlog is over its limit). */
+  /** While this says why, datagrams are dropped (the ingest backlog is over its limit)… */
   refusal?: () => string | undefined;
+  /** …and counted here. */
+  onThrottled?: () => void;
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -68,7 +70,7 @@ export class UdpListener {
   private onMessage(msg: Buffer): void {
     // nothing to answer over UDP: the daemon protocol has no way to say "later"
     if (this.opts.refusal?.() !== undefined) {
-      this.metrics?.throttled.inc({ door: 'udp' });
+      this.opts.onThrottled?.();
       return;
     }
     const split = splitDatagram(msg);
