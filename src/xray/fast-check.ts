@@ -3,7 +3,7 @@ import { isEntityId, isTraceId } from './ids.js';
 /**
  * A fast structural check of segment documents for the hot path, used before the zod schemas in
  * segment-schema.ts (which stay the single source of truth). It answers only "certainly valid" or
- * "not sure": anything it does not fully check (a `cause`, `sql`, `links`, uncommon `aws` fields, a
+ * "not sure": anything it does not fully check (`links`, uncommon `aws` fields, a
  * type it does not expect) sends the document to zod, which decides and explains. A differential test
  * (test/unit/fast-check.test.ts) holds it to "certainly valid ⇒ zod accepts".
  */
@@ -92,6 +92,65 @@ function checkAws(v: unknown): boolean {
   return true;
 }
 
+const optInt = (v: unknown) => v === undefined || Number.isInteger(v);
+
+function checkStack(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (!Array.isArray(v)) return false;
+  for (const f of v) {
+    if (!isObj(f) || !optStr(f.path) || !optStr(f.label)) return false;
+    if (f.line !== undefined && f.line !== null && !Number.isInteger(f.line)) return false;
+  }
+  return true;
+}
+
+function checkException(x: unknown): boolean {
+  if (!isObj(x)) return false;
+  if (!(typeof x.id === 'string' && isEntityId(x.id))) return false;
+  if (!optStr(x.message) || !optStr(x.type) || !optBool(x.remote) || !optInt(x.truncated) || !optInt(x.skipped)) return false;
+  if (x.cause !== undefined && typeof x.cause !== 'string') return false;
+  return checkStack(x.stack);
+}
+
+/**
+ * A fault's or error's cause: an exception id, or the exceptions themselves. Checked here, not left to
+ * zod, because during an incident it is on every faulting document: the slow path would slow the door
+ * down exactly when traffic matters most.
+ */
+function checkCause(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (typeof v === 'string') return isEntityId(v);
+  if (!isObj(v) || !optStr(v.working_directory)) return false;
+  const paths = v.paths;
+  if (paths !== undefined) {
+    if (!Array.isArray(paths)) return false;
+    for (const p of paths) if (!(typeof p === 'string' && p.length <= MAX_STR)) return false;
+  }
+  const ex = v.exceptions;
+  if (ex !== undefined) {
+    if (!Array.isArray(ex)) return false;
+    for (const x of ex) if (!checkException(x)) return false;
+  }
+  return true;
+}
+
+const SQL_KEYS = new Set(['connection_string', 'url', 'sanitized_query', 'database_type', 'database_version', 'driver_version', 'user', 'preparation']);
+
+/** A database call's details: the SDKs' SQL patchers put this on every query's subsegment. */
+function checkSql(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (!isObj(v)) return false;
+  for (const k in v) if (SQL_KEYS.has(k) && !optStr(v[k])) return false;
+  return true;
+}
+
+function checkIds(v: unknown): boolean {
+  if (v === undefined) return true;
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (!(typeof x === 'string' && isEntityId(x))) return false;
+  return true;
+}
+
 function checkAnnotations(v: unknown): boolean {
   if (v === undefined) return true;
   if (!isObj(v)) return false;
@@ -145,7 +204,7 @@ function entityKey(k: string, v: unknown): number {
     case 'metadata':
       return v === undefined || isObj(v) ? OK : BAD;
     case 'cause':
-      return BAD; // let zod judge
+      return checkCause(v) ? OK : BAD;
     default:
       return OTHER;
   }
@@ -181,8 +240,11 @@ function checkSubsegment(o: Obj): boolean {
         if (!checkSubsegments(v)) return false;
         break;
       case 'sql':
+        if (!checkSql(v)) return false;
+        break;
       case 'precursor_ids':
-        return false; // let zod judge
+        if (!checkIds(v)) return false;
+        break;
       default: // the producer's own key: kept, not checked
     }
   }

@@ -32,9 +32,9 @@ function paths(v: unknown, prefix: Array<string | number> = [], out: Array<Array
   return out;
 }
 
-function mutate(doc: Record<string, unknown>, rng: Rng): Record<string, unknown> {
+function mutate(doc: Record<string, unknown>, rng: Rng, where: (path: Array<string | number>) => boolean = () => true): Record<string, unknown> {
   const copy = structuredClone(doc);
-  const all = paths(copy);
+  const all = paths(copy).filter(where);
   const n = 1 + Math.floor(rng.next() * 3);
   for (let i = 0; i < n && all.length; i++) {
     const p = rng.pick(all);
@@ -85,6 +85,50 @@ describe('fast structural check vs the zod schemas (differential)', () => {
       }
     }
     // the mutations must exercise both sides
+    expect(vouched).toBeGreaterThan(1000);
+    expect(rejected).toBeGreaterThan(1000);
+  });
+
+  it('judges causes, SQL details and precursor ids as zod does (20,000 mutations inside them)', () => {
+    const rng = new Rng(7);
+    const gen = traffic({ seed: 11, services: SHOP, entry: 'api-gateway', startTime: 1_790_000_000, rate: 50 });
+    const hasCause = (d: unknown): boolean => JSON.stringify(d).includes('"cause"');
+    const seeds = captureDocs().filter(hasCause);
+    while (seeds.length < 40) for (const d of gen.next().value!.docs) if (hasCause(d)) seeds.push(d);
+    // the other shapes a cause may take: an exception id, paths, a nested exception's id, null lines
+    const first = structuredClone(seeds.find((d) => d.type !== 'subsegment' && typeof d.cause === 'object')!) as any;
+    seeds.push({ ...first, cause: 'a1b2c3d4e5f60718' });
+    seeds.push({ ...first, cause: { ...first.cause, paths: ['/srv/app/a.js', '/srv/app/b.js'], exceptions: first.cause.exceptions.map((x: any) => ({ ...x, remote: true, truncated: 2, skipped: 1, cause: 'a1b2c3d4e5f60718', stack: [{ path: 'p', line: null, label: 'l' }] })) } });
+    // a database call as the SQL patchers record it, with the retries before it
+    const withSubs = structuredClone(seeds.find((d) => d.type !== 'subsegment' && Array.isArray(d.subsegments))!) as any;
+    withSubs.subsegments[0].sql = { url: 'postgresql://db:5432/shop', sanitized_query: 'SELECT * FROM orders WHERE id = $1', database_type: 'PostgreSQL', database_version: '15.4', driver_version: 'node-postgres 8.11', user: 'shop', preparation: 'statement', custom: 1 };
+    withSubs.subsegments[0].precursor_ids = ['0123456789abcdef', 'fedcba9876543210'];
+    const streamed = structuredClone(captureDocs().find((d) => d.type === 'subsegment')!) as any;
+    streamed.sql = { ...withSubs.subsegments[0].sql };
+    streamed.precursor_ids = ['0123456789abcdef'];
+    // weighted, so that about a quarter of the mutations land in SQL details and precursor ids
+    for (let i = 0; i < 8; i++) seeds.push(withSubs, streamed);
+    let fast = 0;
+    for (const d of seeds) {
+      const independent = d.type === 'subsegment';
+      expect((independent ? independentSubsegmentSchema : segmentSchema).safeParse(d).success).toBe(true);
+      if (independent ? certainlyValidIndependentSubsegment(d) : certainlyValidSegment(d)) fast++;
+    }
+    // faulting documents take the fast path too
+    expect(fast / seeds.length).toBeGreaterThan(0.9);
+    let vouched = 0;
+    let rejected = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const d = mutate(rng.pick(seeds), rng, (p) => p.includes('cause') || p.includes('sql') || p.includes('precursor_ids'));
+      const independent = d.type === 'subsegment';
+      const fastOk = independent ? certainlyValidIndependentSubsegment(d) : certainlyValidSegment(d);
+      const zod = (independent ? independentSubsegmentSchema : segmentSchema).safeParse(d);
+      if (!zod.success) rejected++;
+      if (fastOk) {
+        vouched++;
+        if (!zod.success) throw new Error(`fast check accepted what zod rejects: ${JSON.stringify(zod.error.issues[0])} in ${JSON.stringify(d).slice(0, 800)}`);
+      }
+    }
     expect(vouched).toBeGreaterThan(1000);
     expect(rejected).toBeGreaterThan(1000);
   });
