@@ -50,6 +50,27 @@ function mutate(doc: Record<string, unknown>, rng: Rng, where: (path: Array<stri
   return copy;
 }
 
+/**
+ * 20,000 mutations of the seeds (where `where` allows): throws on the first one the fast check vouches
+ * for and zod rejects; counts how many it vouched for and how many zod rejected.
+ */
+function differential(seeds: Array<Record<string, unknown>>, rng: Rng, where?: (path: Array<string | number>) => boolean): { vouched: number; rejected: number } {
+  let vouched = 0;
+  let rejected = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const d = mutate(rng.pick(seeds), rng, where);
+    const independent = d.type === 'subsegment';
+    const fastOk = independent ? certainlyValidIndependentSubsegment(d) : certainlyValidSegment(d);
+    const zod = (independent ? independentSubsegmentSchema : segmentSchema).safeParse(d);
+    if (!zod.success) rejected++;
+    if (fastOk) {
+      vouched++;
+      if (!zod.success) throw new Error(`fast check accepted what zod rejects: ${JSON.stringify(zod.error.issues[0])} in ${JSON.stringify(d).slice(0, 800)}`);
+    }
+  }
+  return { vouched, rejected };
+}
+
 describe('fast structural check vs the zod schemas (differential)', () => {
   it('accepts the SDK captures and simulated traffic, as zod does', () => {
     const gen = traffic({ seed: 3, services: SHOP, entry: 'api-gateway', startTime: 1_790_000_000, rate: 50 });
@@ -71,19 +92,7 @@ describe('fast structural check vs the zod schemas (differential)', () => {
     const gen = traffic({ seed: 5, services: SHOP, entry: 'api-gateway', startTime: 1_790_000_000, rate: 50 });
     const seeds = [...captureDocs()];
     for (let i = 0; i < 100; i++) seeds.push(...gen.next().value!.docs);
-    let vouched = 0;
-    let rejected = 0;
-    for (let i = 0; i < 20_000; i++) {
-      const d = mutate(rng.pick(seeds), rng);
-      const independent = d.type === 'subsegment';
-      const fastOk = independent ? certainlyValidIndependentSubsegment(d) : certainlyValidSegment(d);
-      const zod = (independent ? independentSubsegmentSchema : segmentSchema).safeParse(d);
-      if (!zod.success) rejected++;
-      if (fastOk) {
-        vouched++;
-        if (!zod.success) throw new Error(`fast check accepted what zod rejects: ${JSON.stringify(zod.error.issues[0])} in ${JSON.stringify(d).slice(0, 500)}`);
-      }
-    }
+    const { vouched, rejected } = differential(seeds, rng);
     // the mutations must exercise both sides
     expect(vouched).toBeGreaterThan(1000);
     expect(rejected).toBeGreaterThan(1000);
@@ -116,19 +125,7 @@ describe('fast structural check vs the zod schemas (differential)', () => {
     }
     // faulting documents take the fast path too
     expect(fast / seeds.length).toBeGreaterThan(0.9);
-    let vouched = 0;
-    let rejected = 0;
-    for (let i = 0; i < 20_000; i++) {
-      const d = mutate(rng.pick(seeds), rng, (p) => p.includes('cause') || p.includes('sql') || p.includes('precursor_ids'));
-      const independent = d.type === 'subsegment';
-      const fastOk = independent ? certainlyValidIndependentSubsegment(d) : certainlyValidSegment(d);
-      const zod = (independent ? independentSubsegmentSchema : segmentSchema).safeParse(d);
-      if (!zod.success) rejected++;
-      if (fastOk) {
-        vouched++;
-        if (!zod.success) throw new Error(`fast check accepted what zod rejects: ${JSON.stringify(zod.error.issues[0])} in ${JSON.stringify(d).slice(0, 800)}`);
-      }
-    }
+    const { vouched, rejected } = differential(seeds, rng, (p) => p.includes('cause') || p.includes('sql') || p.includes('precursor_ids'));
     expect(vouched).toBeGreaterThan(1000);
     expect(rejected).toBeGreaterThan(1000);
   });
