@@ -3,7 +3,7 @@ import { isEntityId, isTraceId } from './ids.js';
 /**
  * A fast structural check of segment documents for the hot path, used before the zod schemas in
  * segment-schema.ts (which stay the single source of truth). It answers only "certainly valid" or
- * "not sure": anything it does not fully check (`links`, uncommon `aws` fields, a
+ * "not sure": anything it does not fully check (`links`, a
  * type it does not expect) sends the document to zod, which decides and explains. A differential test
  * (test/unit/fast-check.test.ts) holds it to "certainly valid ⇒ zod accepts".
  */
@@ -19,6 +19,15 @@ const optBool = (v: unknown) => v === undefined || typeof v === 'boolean';
 const optStr = (v: unknown, max = MAX_STR) => v === undefined || (typeof v === 'string' && v.length <= max);
 const epoch = (v: unknown) => typeof v === 'number' && v >= MIN_EPOCH && v <= MAX_EPOCH;
 const optEpoch = (v: unknown) => v === undefined || epoch(v);
+
+/** Every element (for…of: a hole in a sparse array is undefined here, as it is to zod, where every() skips it). */
+function all(v: unknown, ok: (x: unknown) => boolean): boolean {
+  if (!Array.isArray(v)) return false;
+  for (const x of v) if (!ok(x)) return false;
+  return true;
+}
+
+const isStrArray = (v: unknown) => all(v, (x) => typeof x === 'string' && x.length <= MAX_STR);
 
 function checkHttp(v: unknown): boolean {
   if (v === undefined) return true;
@@ -83,9 +92,14 @@ function checkAws(v: unknown): boolean {
         break;
       case 'table_names':
       case 'resource_names':
+        if (x !== undefined && !isStrArray(x)) return false;
+        break;
       case 'cloudwatch_logs':
+        if (x !== undefined && !all(x, (l) => isObj(l) && optStr(l.log_group) && optStr(l.arn))) return false;
+        break;
       case 'elastic_beanstalk':
-        return false; // rarer shapes: let zod judge
+        if (x !== undefined && !(isObj(x) && (x.deployment_id === undefined || typeof x.deployment_id === 'number'))) return false;
+        break;
       default:
     }
   }
@@ -94,15 +108,8 @@ function checkAws(v: unknown): boolean {
 
 const optInt = (v: unknown) => v === undefined || Number.isInteger(v);
 
-function checkStack(v: unknown): boolean {
-  if (v === undefined) return true;
-  if (!Array.isArray(v)) return false;
-  for (const f of v) {
-    if (!isObj(f) || !optStr(f.path) || !optStr(f.label)) return false;
-    if (f.line !== undefined && f.line !== null && !Number.isInteger(f.line)) return false;
-  }
-  return true;
-}
+const checkFrame = (f: unknown) => isObj(f) && optStr(f.path) && optStr(f.label) && (f.line === undefined || f.line === null || Number.isInteger(f.line));
+const checkStack = (v: unknown) => v === undefined || all(v, checkFrame);
 
 function checkException(x: unknown): boolean {
   if (!isObj(x)) return false;
@@ -121,17 +128,8 @@ function checkCause(v: unknown): boolean {
   if (v === undefined) return true;
   if (typeof v === 'string') return isEntityId(v);
   if (!isObj(v) || !optStr(v.working_directory)) return false;
-  const paths = v.paths;
-  if (paths !== undefined) {
-    if (!Array.isArray(paths)) return false;
-    for (const p of paths) if (!(typeof p === 'string' && p.length <= MAX_STR)) return false;
-  }
-  const ex = v.exceptions;
-  if (ex !== undefined) {
-    if (!Array.isArray(ex)) return false;
-    for (const x of ex) if (!checkException(x)) return false;
-  }
-  return true;
+  if (v.paths !== undefined && !isStrArray(v.paths)) return false;
+  return v.exceptions === undefined || all(v.exceptions, checkException);
 }
 
 const SQL_KEYS = new Set(['connection_string', 'url', 'sanitized_query', 'database_type', 'database_version', 'driver_version', 'user', 'preparation']);
@@ -144,12 +142,7 @@ function checkSql(v: unknown): boolean {
   return true;
 }
 
-function checkIds(v: unknown): boolean {
-  if (v === undefined) return true;
-  if (!Array.isArray(v)) return false;
-  for (const x of v) if (!(typeof x === 'string' && isEntityId(x))) return false;
-  return true;
-}
+const checkIds = (v: unknown) => v === undefined || all(v, (x) => typeof x === 'string' && isEntityId(x));
 
 function checkAnnotations(v: unknown): boolean {
   if (v === undefined) return true;

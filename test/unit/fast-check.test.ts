@@ -98,7 +98,7 @@ describe('fast structural check vs the zod schemas (differential)', () => {
     expect(rejected).toBeGreaterThan(1000);
   });
 
-  it('judges causes, SQL details and precursor ids as zod does (20,000 mutations inside them)', () => {
+  it('judges causes, SQL details, precursor ids and AWS details as zod does (20,000 mutations inside them)', () => {
     const rng = new Rng(7);
     const gen = traffic({ seed: 11, services: SHOP, entry: 'api-gateway', startTime: 1_790_000_000, rate: 50 });
     const hasCause = (d: unknown): boolean => JSON.stringify(d).includes('"cause"');
@@ -115,8 +115,12 @@ describe('fast structural check vs the zod schemas (differential)', () => {
     const streamed = structuredClone(captureDocs().find((d) => d.type === 'subsegment')!) as any;
     streamed.sql = { ...withSubs.subsegments[0].sql };
     streamed.precursor_ids = ['0123456789abcdef'];
-    // weighted, so that about a quarter of the mutations land in SQL details and precursor ids
-    for (let i = 0; i < 8; i++) seeds.push(withSubs, streamed);
+    // the rarer AWS details: batch operations' tables, Beanstalk and CloudWatch Logs plugins
+    const beanstalk = structuredClone(withSubs);
+    beanstalk.aws = { ...(beanstalk.aws ?? {}), elastic_beanstalk: { environment_name: 'shop-prod', version_label: 'v42', deployment_id: 17 }, cloudwatch_logs: [{ log_group: '/shop/app', arn: 'arn:aws:logs:us-east-1:123456789012:log-group:/shop/app' }] };
+    beanstalk.subsegments[0].aws = { operation: 'BatchGetItem', table_names: ['orders', 'items'], resource_names: ['orders'] };
+    // weighted, so that about a third of the mutations land in these
+    for (let i = 0; i < 8; i++) seeds.push(withSubs, streamed, beanstalk);
     let fast = 0;
     for (const d of seeds) {
       const independent = d.type === 'subsegment';
@@ -125,7 +129,7 @@ describe('fast structural check vs the zod schemas (differential)', () => {
     }
     // faulting documents take the fast path too
     expect(fast / seeds.length).toBeGreaterThan(0.9);
-    const { vouched, rejected } = differential(seeds, rng, (p) => p.includes('cause') || p.includes('sql') || p.includes('precursor_ids'));
+    const { vouched, rejected } = differential(seeds, rng, (p) => p.includes('cause') || p.includes('sql') || p.includes('precursor_ids') || p.includes('aws'));
     expect(vouched).toBeGreaterThan(1000);
     expect(rejected).toBeGreaterThan(1000);
   });
