@@ -35,12 +35,47 @@ export interface ServerHalf extends Running {
   batcher: Batcher;
 }
 
+/**
+ * Closes a worker, waiting for its jobs in flight; but once none is left, waits no more than a second
+ * for BullMQ to say it is closed. After Redis went away and came back, Worker.close() may wait forever
+ * for its blocking connection's end (taskforcesh/bullmq#4656) with nothing left to finish.
+ */
+async function closeWorker(worker: Worker, idle: () => boolean, log: Logger): Promise<void> {
+  const closing = worker.close().then(() => true);
+  let idleFor = 0;
+  for (;;) {
+    const closed = await Promise.race([closing, new Promise<false>((r) => setTimeout(() => r(false), 250))]);
+    if (closed) return;
+    idleFor = idle() ? idleFor + 250 : 0;
+    if (idleFor >= 1000) {
+      log.warn({ worker: worker.name }, 'worker has no job left but BullMQ has not closed it after 1 s: going on');
+      return;
+    }
+  }
+}
+
+/**
+ * The longest one shutdown step may take. A batch job takes well under a second, so a step still busy
+ * after this is stuck, not working: BullMQ's Worker.close() can wait forever for its blocking
+ * connection's end after Redis went away and came back (taskforcesh/bullmq#4656). The process exits
+ * anyway; a job it still held goes back to the queue when its lock expires and counts once.
+ */
+const STEP_TIMEOUT_MS = 15_000;
+
 async function closeAll(log: Logger, steps: Array<[string, () => Promise<unknown> | unknown]>): Promise<void> {
   for (const [name, step] of steps) {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), STEP_TIMEOUT_MS);
+      timer.unref();
+    });
     try {
-      await step();
+      const r = await Promise.race([Promise.resolve().then(step), late]);
+      if (r === 'late') log.warn({ step: name, timeoutMs: STEP_TIMEOUT_MS }, 'shutdown step still not done: going on without it');
     } catch (err) {
       log.warn({ err, step: name }, 'shutdown step failed');
+    } finally {
+      clearTimeout(timer);
     }
   }
 }
@@ -183,7 +218,17 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
       await redis.unlink(key);
     },
   };
-  const worker = new Worker(QUEUE.ingest, ingestProcessor({ store, deadLetter: redisDeadLetter(redis, keys.deadLetters(), cfg.retentionSeconds), recordRejections, blobs, metrics }), {
+  const apply = ingestProcessor({ store, deadLetter: redisDeadLetter(redis, keys.deadLetters(), cfg.retentionSeconds), recordRejections, blobs, metrics });
+  let inFlight = 0;
+  const counted: typeof apply = async (job) => {
+    inFlight++;
+    try {
+      return await apply(job);
+    } finally {
+      inFlight--;
+    }
+  };
+  const worker = new Worker(QUEUE.ingest, counted, {
     connection: connect(redisUrl, 'worker'),
     prefix: bullPrefix(cfg.keyPrefix),
     concurrency: cfg.worker.concurrency,
@@ -202,7 +247,7 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
       ingest: worker,
       close: once(() =>
         closeAll(log, [
-          ['worker', () => worker.close()],
+          ['worker', () => closeWorker(worker, () => inFlight === 0, log)],
           ['redis', () => redis.quit().catch(() => redis.disconnect())],
         ]),
       ),
@@ -232,7 +277,7 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
     ingest: worker,
     close: once(() =>
       closeAll(log, [
-        ['worker', () => worker.close()],
+        ['worker', () => closeWorker(worker, () => inFlight === 0, log)],
         ['closer', () => closer.close()],
         ['close-queue', () => ticks.close()],
         ['delivery', () => delivery.close()],
