@@ -213,67 +213,64 @@ function checkSubsegments(v: unknown): boolean {
   return true;
 }
 
-function checkSubsegment(o: Obj): boolean {
+/**
+ * Every key of an entity: the shared ones by entityKey, the rest by `own` (its kind's keys; a key it
+ * does not know is the producer's own, kept and not checked).
+ */
+function checkEntity(o: Obj, own: (k: string, v: unknown) => boolean): boolean {
   for (const k in o) {
     const v = o[k];
     const r = entityKey(k, v);
     if (r === BAD) return false;
-    if (r === OK) continue;
-    switch (k) {
-      case 'type':
-        if (v !== undefined && v !== 'subsegment') return false;
-        break;
-      case 'namespace':
-        if (!optStr(v, 50)) return false;
-        break;
-      case 'traced':
-        if (!optBool(v)) return false;
-        break;
-      case 'subsegments':
-        if (!checkSubsegments(v)) return false;
-        break;
-      case 'sql':
-        if (!checkSql(v)) return false;
-        break;
-      case 'precursor_ids':
-        if (!checkIds(v)) return false;
-        break;
-      default: // the producer's own key: kept, not checked
-    }
+    if (r === OTHER && !own(k, v)) return false;
   }
   return hasRequired(o);
 }
 
+function subsegmentKey(k: string, v: unknown): boolean {
+  switch (k) {
+    case 'type':
+      return v === undefined || v === 'subsegment';
+    case 'namespace':
+      return optStr(v, 50);
+    case 'traced':
+      return optBool(v);
+    case 'subsegments':
+      return checkSubsegments(v);
+    case 'sql':
+      return checkSql(v);
+    case 'precursor_ids':
+      return checkIds(v);
+    default:
+      return true;
+  }
+}
+
+function segmentKey(k: string, v: unknown): boolean {
+  switch (k) {
+    case 'service':
+      return v === undefined || (isObj(v) && optStr(v.version));
+    case 'user':
+    case 'resource_arn':
+      return optStr(v);
+    case 'origin':
+      return optStr(v, 250);
+    case 'inferred':
+      return optBool(v);
+    case 'subsegments':
+      return checkSubsegments(v);
+    case 'links':
+      return false; // let zod judge
+    default:
+      return true;
+  }
+}
+
+const checkSubsegment = (o: Obj) => checkEntity(o, subsegmentKey);
+
 /** True only when `segmentSchema` certainly accepts `o`. */
 export function certainlyValidSegment(o: Obj): boolean {
-  for (const k in o) {
-    const v = o[k];
-    const r = entityKey(k, v);
-    if (r === BAD) return false;
-    if (r === OK) continue;
-    switch (k) {
-      case 'service':
-        if (v !== undefined && !(isObj(v) && optStr(v.version))) return false;
-        break;
-      case 'user':
-      case 'resource_arn':
-        if (!optStr(v)) return false;
-        break;
-      case 'origin':
-        if (!optStr(v, 250)) return false;
-        break;
-      case 'inferred':
-        if (!optBool(v)) return false;
-        break;
-      case 'subsegments':
-        if (!checkSubsegments(v)) return false;
-        break;
-      case 'links':
-        return false; // let zod judge
-      default: // the producer's own key: kept, not checked
-    }
-  }
-  return hasRequired(o) && typeof o.trace_id === 'string';
+  return checkEntity(o, segmentKey) && typeof o.trace_id === 'string';
 }
 
 /** True only when `independentSubsegmentSchema` certainly accepts `o`. */
