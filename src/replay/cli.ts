@@ -1,4 +1,4 @@
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import cliProgress from 'cli-progress';
@@ -8,7 +8,9 @@ import { probeRedis, unreachableMessage } from '../redis/wait.js';
 import { createLogger } from '../obs/log.js';
 import { AppError } from '../util/errors.js';
 import { replay } from './replay.js';
-import { score, formatScore, type Labels } from './score.js';
+import { readLabels, type CaseLabels } from '../eval/labels.js';
+import { scoreCase } from '../eval/score.js';
+import { formatCaseScore } from '../eval/format.js';
 import { markdownReport } from './report.js';
 import type { InsightEvent } from '../insights/model.js';
 
@@ -28,10 +30,10 @@ export interface ReplayCliOptions {
 /** `trace-insights replay`: the composition root of a replay run. Returns the exit code. */
 export async function replayCli(files: string[], o: ReplayCliOptions): Promise<number> {
   let cfg;
-  let labels: Labels | undefined;
+  let labels: CaseLabels | undefined;
   try {
     cfg = loadConfig({ file: o.config, env: process.env, overrides: { logLevel: process.env.LOG_LEVEL ?? 'warn' } });
-    if (o.labels) labels = JSON.parse(readFileSync(o.labels, 'utf8')) as Labels;
+    if (o.labels) labels = readLabels(o.labels);
   } catch (err) {
     console.error(err instanceof AppError ? err.message : `replay: ${(err as Error).message}`);
     return 2;
@@ -76,11 +78,11 @@ export async function replayCli(files: string[], o: ReplayCliOptions): Promise<n
     });
     bar?.stop();
     if (o.out) await new Promise<void>((resolve) => (out as ReturnType<typeof createWriteStream>).end(resolve));
-    const s = labels ? score(events, labels, cfg.windowSeconds) : undefined;
+    const s = labels ? scoreCase(events, labels, cfg.windowSeconds) : undefined;
     const rate = r.seconds ? Math.round(r.accepted / r.seconds) : 0;
     console.error(`replay: ${r.documents} documents (${r.rejections.length} refused), ${r.windowsClosed} windows, ${r.events} insight events in ${r.seconds} s (${rate} segments/s)`);
-    if (s) console.error(formatScore(s));
-    if (o.report) writeFileSync(o.report, markdownReport(files, r, events, s));
+    if (s) console.error(formatCaseScore(s, cfg.windowSeconds));
+    if (o.report) writeFileSync(o.report, markdownReport(files, r, events, s && { score: s, windowSeconds: cfg.windowSeconds }));
     return 0;
   } catch (err) {
     bar?.stop();

@@ -1,11 +1,12 @@
 import type { Insight, InsightEvent } from '../insights/model.js';
 import type { ReplayResult } from './replay.js';
-import { formatScore, type Score } from './score.js';
+import { formatCaseScore } from '../eval/format.js';
+import type { CaseScore } from '../eval/score.js';
 
 const iso = (t: number | null) => (t === null ? '—' : new Date(t * 1000).toISOString().replace('.000Z', 'Z'));
 
 /** A Markdown report of a replay: what was read, every insight with its root cause, and the score. */
-export function markdownReport(files: readonly string[], r: ReplayResult, events: readonly InsightEvent[], s?: Score): string {
+export function markdownReport(files: readonly string[], r: ReplayResult, events: readonly InsightEvent[], scored?: { score: CaseScore; windowSeconds: number }): string {
   const latest = new Map<string, Insight>();
   for (const e of events) latest.set(e.insight.id, e.insight);
   const lines = [
@@ -25,7 +26,7 @@ export function markdownReport(files: readonly string[], r: ReplayResult, events
     lines.push(`| ${iso(i.startTime)} | ${iso(i.endTime)} | ${i.state} | ${i.categories.join(', ')} | ${rc ? `${rc.service.name} (${rc.score})` : '—'} | ${i.summary.replace(/\|/g, '\\|')} |`);
   }
   if (!latest.size) lines.push('| — | — | — | — | — | no insight |');
-  if (s) lines.push('', '## Score against the labels', '', '```', formatScore(s), '```');
+  if (scored) lines.push('', '## Score against the labels', '', '```', formatCaseScore(scored.score, scored.windowSeconds), '```');
   if (r.rejections.length) {
     lines.push('', '## Refused documents (first 20)', '');
     for (const x of r.rejections.slice(0, 20)) lines.push(`- ${x.source}: ${x.code}: ${x.message}`);

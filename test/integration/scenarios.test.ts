@@ -6,14 +6,16 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { InsightEvent } from '../../src/insights/model.js';
 import { replay } from '../../src/replay/replay.js';
-import { formatScore, score } from '../../src/replay/score.js';
+import { formatCaseScore } from '../../src/eval/format.js';
+import { parseLabels } from '../../src/eval/labels.js';
+import { scoreCase } from '../../src/eval/score.js';
 import { SCENARIOS } from '../../src/sim/scenarios/index.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { writeSimulation } from '../../src/sim/write.js';
 import { dropPrefix, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 /**
- * Acceptance, by the built-in scorer, on every shipped scenario at its default settings: every
+ * Acceptance, by the scorer `eval` uses (src/eval/score.ts), on every shipped scenario at its default settings: every
  * labelled incident detected; no insight on the control; root cause top-1 right for ≥ 90 % of the
  * incidents; median detection delay ≤ 2 windows. Each scenario is simulated into a temp dir and
  * replayed through the real pipeline (queue, worker, Redis windows, detection, insights).
@@ -52,13 +54,14 @@ describe('shipped scenarios, scored', () => {
       const written = await writeSimulation(sim, { out });
       const events: InsightEvent[] = [];
       const r = await replay({ files: [out], cfg, redisUrl, log, workerProcesses: WORKER_PROCESSES, onEvent: (e) => void events.push(e) });
-      const s = score(events, sim.labels, cfg.windowSeconds);
+      const scored = scoreCase(events, parseLabels(sim.labels, def.name), cfg.windowSeconds);
+      const s = scored.tally;
 
       const d = def.defaults;
       console.log(
         [
           `── ${def.name} (seed ${d.seed}, ${d.hours} h at ${d.rate} req/s): ${r.documents} documents, ${r.windowsClosed} windows, ${r.events} events; simulated in ${written.seconds.toFixed(1)} s, replayed in ${r.seconds} s`,
-          formatScore(s),
+          formatCaseScore(scored, cfg.windowSeconds),
         ].join('\n'),
       );
 
@@ -74,12 +77,12 @@ describe('shipped scenarios, scored', () => {
         expect(events).toEqual([]);
         return;
       }
-      const missed = s.perIncident.filter((p) => !p.detected).map((p) => p.id);
+      const missed = scored.incidents.filter((p) => !p.detected).map((p) => p.id);
       expect(missed).toEqual([]);
       expect(s.detected).toBe(s.incidents);
-      expect(s.rootCauseTop1).toBeGreaterThanOrEqual(0.9);
-      expect(s.medianDelayWindows).not.toBeNull();
-      expect(s.medianDelayWindows!).toBeLessThanOrEqual(2);
+      expect(s.ac1).toBeGreaterThanOrEqual(0.9);
+      expect(s.medianDelaySeconds).not.toBeNull();
+      expect(s.medianDelaySeconds! / cfg.windowSeconds).toBeLessThanOrEqual(2);
     });
   }
 });
