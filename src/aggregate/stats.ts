@@ -1,4 +1,5 @@
 import { F } from './fold.js';
+import { TIMING_FIELDS as T } from './fold-timing.js';
 import { addTo, quantiles, type Histogram } from './histogram.js';
 
 /** Counters and latency histogram of a node or an edge over some time. */
@@ -17,10 +18,18 @@ export interface Stats {
   /** time not spent waiting on downstream calls */
   ownTimeSeconds: number;
   histogram: Histogram;
+  /** own time per request (nodes; see fold-timing.ts) */
+  ownHistogram: Histogram;
+  /** caller's view of a call minus the callee's (edges; see fold-timing.ts) */
+  gapHistogram: Histogram;
+  /** requests that started in the second half of the window, and their faults and throttles */
+  lateCount: number;
+  lateFault: number;
+  lateThrottle: number;
 }
 
 export function emptyStats(): Stats {
-  return { count: 0, ok: 0, error: 0, throttle: 0, fault: 0, latencySeconds: 0, ownFault: 0, passedFault: 0, ownTimeSeconds: 0, histogram: new Map() };
+  return { count: 0, ok: 0, error: 0, throttle: 0, fault: 0, latencySeconds: 0, ownFault: 0, passedFault: 0, ownTimeSeconds: 0, histogram: new Map(), ownHistogram: new Map(), gapHistogram: new Map(), lateCount: 0, lateFault: 0, lateThrottle: 0 };
 }
 
 /** Reads a stats hash as stored by the apply script. */
@@ -30,6 +39,7 @@ export function statsFromHash(h: Record<string, string>): Stats {
     const n = Number(v);
     if (k.startsWith(F.bucketPrefix)) addTo(s.histogram, k.slice(F.bucketPrefix.length), n);
     else if (k === F.count) s.count = n;
+    else if (k.length > 1 && k[0] === T.gapBucketPrefix) addTo(s.gapHistogram, k.slice(1), n);
     else if (k === F.ok) s.ok = n;
     else if (k === F.error) s.error = n;
     else if (k === F.throttle) s.throttle = n;
@@ -38,6 +48,11 @@ export function statsFromHash(h: Record<string, string>): Stats {
     else if (k === F.ownFault) s.ownFault = n;
     else if (k === F.passedFault) s.passedFault = n;
     else if (k === F.ownTimeUs) s.ownTimeSeconds = n / 1e6;
+    else if (k === T.lateCount) s.lateCount = n;
+    else if (k === T.lateFault) s.lateFault = n;
+    else if (k === T.lateThrottle) s.lateThrottle = n;
+    // after the exact names: 'ok', 'of' and 'ot' start with the own-time prefix too
+    else if (k.length > 1 && k[0] === T.ownBucketPrefix) addTo(s.ownHistogram, k.slice(1), n);
   }
   return s;
 }
@@ -52,7 +67,12 @@ export function mergeStats(into: Stats, s: Stats): Stats {
   into.ownFault += s.ownFault;
   into.passedFault += s.passedFault;
   into.ownTimeSeconds += s.ownTimeSeconds;
+  into.lateCount += s.lateCount;
+  into.lateFault += s.lateFault;
+  into.lateThrottle += s.lateThrottle;
   for (const [b, n] of s.histogram) addTo(into.histogram, b, n);
+  for (const [b, n] of s.ownHistogram) addTo(into.ownHistogram, b, n);
+  for (const [b, n] of s.gapHistogram) addTo(into.gapHistogram, b, n);
   return into;
 }
 

@@ -3,6 +3,7 @@ import type { IngestJob, SlimDoc, SlimEntity } from '../ingest/record.js';
 import { slimDocSchema } from '../ingest/record.js';
 import { assemble } from './assemble.js';
 import { claimables, fold, memberOf, type WindowDelta } from './fold.js';
+import { foldTiming } from './fold-timing.js';
 import type { KeySpace } from './keys.js';
 import { CLIENT_TYPE, nodeId, parseEdgeId, parseNodeId } from './graph-ids.js';
 
@@ -188,6 +189,7 @@ export class AggregateStore {
 
     // Phase 2: fold in memory, then one atomic script per window.
     const deltas = fold(segments, owned, windowSeconds);
+    foldTiming(segments, owned, windowSeconds, deltas);
     let windowsAlreadyApplied = 0;
     let maxEventTime = 0;
     if (deltas.size) {

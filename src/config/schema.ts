@@ -63,8 +63,12 @@ export const configSchema = z
       minHistoryWindows: z.coerce.number().int().min(0),
       minCount: z.coerce.number().int().min(1),
       minRateIncrease: z.coerce.number().min(0).max(1),
+      alphaStrong: z.coerce.number().gt(0).lt(0.5),
+      strongShare: z.coerce.number().min(0).max(1),
       minLatencyRatio: z.coerce.number().min(1),
+      minLatencyDeltaMs: z.coerce.number().min(0),
       minLatencySamples: positiveInt,
+      minCallsRatio: z.coerce.number().min(1),
       minSeasonalDays: positiveInt.max(7),
     }),
     insights: z.object({

@@ -1,21 +1,39 @@
 import type { Graph, GraphNode } from '../aggregate/read.js';
 import { CLIENT_TYPE } from '../aggregate/graph-ids.js';
-import type { Baseline } from './baseline.js';
 import type { Category, Evidence } from './detect.js';
 
 /**
- * Root cause: which anomalous node the trouble starts in. Local evidence decides: a node whose faults
- * were mostly its own (not passed up from a call that faulted or was throttled), or whose own time (not
- * waiting on calls) grew, or an uninstrumented dependency (it has no calls), is a source; any other
- * anomalous node points at its anomalous callees. Each source and the anomalous nodes that lead to it
- * form one group: independent incidents in different parts of the graph become separate groups.
+ * Root cause on a real graph: every piece of evidence puts blame on the node where its trouble starts,
+ * and candidates are ranked by the blame their anomalies leave unexplained by their own callees.
+ *
+ * - own time grew at X: X (nothing below it explains time it spends in its own code);
+ * - a gap grew on X → Y (the network between them): shared between Y and X by how much of each one's
+ *   tested calls show it: a callee whose every caller sees the gap has a network (or a starved server)
+ *   of its own; a caller that sees it to every callee has a starved client;
+ * - calls per request changed on X → Y: X, where the request's path changed (it returns early, or it
+ *   retries);
+ * - X is slower with no own-time growth: X only in small part when a callee is slower or a gap grew
+ *   (they explain it), more when nothing below it does; requests that end early at X: X in part;
+ * - faults at X: X for the share that originated in its own code, its faulting callees for the share
+ *   passed up from them; throttles: the callee that throttles, else X;
+ * - an uninstrumented dependency (seen only through its callers): itself.
+ *
+ * Anomalous nodes and edges that touch each other form one group (independent incidents in different
+ * parts of the graph stay apart); its candidates are its nodes by blame, every one of them listed.
  */
 
 export interface AnomalousNode {
   id: string;
   node: GraphNode;
   evidence: Evidence[];
-  baseline: Baseline;
+}
+
+export interface AnomalousEdge {
+  /** `from>to`, as the graph keys it */
+  id: string;
+  from: string;
+  to: string;
+  evidence: Evidence[];
 }
 
 export interface Candidate {
@@ -28,143 +46,147 @@ export interface Group {
   /** the best root-cause candidate's node id */
   source: string;
   categories: Category[];
-  /** anomalous nodes of the group: the source and the nodes whose anomaly leads to it */
+  /** anomalous nodes of the group, and the nodes its anomalous edges connect */
   members: string[];
   candidates: Candidate[];
+  /** some evidence is overwhelming (detect.ts isStrong): the group may open an insight at once */
+  strong: boolean;
 }
 
+const ms = (x: number) => `${x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toFixed(3)} ms`;
 const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 1 : 0)} %`;
-const ms = (x: number) => `${x >= 100 ? x.toFixed(0) : x.toFixed(1)} ms`;
-const label = (n: GraphNode) => (n.ref.type ? `${n.ref.name} (${n.ref.type})` : n.ref.name);
+export const labelOf = (n: GraphNode) => (n.ref.type ? `${n.ref.name} (${n.ref.type})` : n.ref.name);
 
-function ownFaultShare(a: AnomalousNode): number {
-  const s = a.node.stats;
-  if (a.node.inferred) return 1;
-  const f = s.ownFault + s.passedFault;
-  return f ? s.ownFault / f : 1;
-}
-
-function ownTimeRatio(a: AnomalousNode): number {
-  const s = a.node.stats;
-  if (a.node.inferred || s.count === 0) return Infinity;
-  const obs = (s.ownTimeSeconds * 1000) / s.count;
-  return a.baseline.ownTimeMeanMs > 0 ? obs / a.baseline.ownTimeMeanMs : obs > 0 ? Infinity : 1;
-}
-
-function has(a: AnomalousNode, c: Category): boolean {
-  return a.evidence.some((e) => e.category === c);
-}
-
-/** Anomalous callees that carry the same kind of trouble (faults/throttles for FAULT, slowness for LATENCY). */
-function troubledCallees(g: Graph, a: AnomalousNode, all: Map<string, AnomalousNode>, cat: Category): string[] {
-  const out: string[] = [];
-  for (const e of g.edges.values()) {
-    if (e.from !== a.id) continue;
-    const callee = all.get(e.to);
-    if (!callee) continue;
-    if (cat === 'FAULT' && e.stats.fault + e.stats.throttle > 0 && (has(callee, 'FAULT') || has(callee, 'THROTTLE'))) out.push(e.to);
-    if (cat === 'LATENCY' && has(callee, 'LATENCY')) out.push(e.to);
-    if (cat === 'THROTTLE' && has(callee, 'THROTTLE')) out.push(e.to);
-  }
-  return out.sort();
-}
-
-/** How strongly a node is its own source for a category (0..1), and why. */
-function rootness(g: Graph, a: AnomalousNode, all: Map<string, AnomalousNode>, cat: Category, latencyOwnRatio: number): { r: number; why: string; next: string[] } {
-  const next = troubledCallees(g, a, all, cat);
-  if (cat === 'FAULT') {
-    const share = ownFaultShare(a);
-    if (a.node.inferred) return { r: 1, why: 'an uninstrumented dependency: its faults are seen by its callers and start there', next: [] };
-    if (next.length === 0) return { r: Math.max(share, 0.6), why: `${pct(share)} of its faults originated in its own code and no anomalous callee explains them`, next };
-    return { r: share, why: share >= 0.5 ? `${pct(share)} of its faults originated in its own code` : `${pct(1 - share)} of its faults were passed up from calls to ${next.map((id) => label(all.get(id)!.node)).join(', ')}`, next };
-  }
-  if (cat === 'THROTTLE') {
-    return next.length === 0 ? { r: 1, why: 'it throttles requests itself', next } : { r: 0.3, why: `its callees ${next.map((id) => label(all.get(id)!.node)).join(', ')} throttle too`, next };
-  }
-  const ratio = ownTimeRatio(a);
-  if (a.node.inferred) return { r: 1, why: 'an uninstrumented dependency: the time its callers wait on it grew', next: [] };
-  const own = (a.node.stats.ownTimeSeconds * 1000) / Math.max(a.node.stats.count, 1);
-  if (ratio >= latencyOwnRatio) return { r: next.length ? 0.7 : 1, why: `its own time (not waiting on calls) grew to ${ms(own)} from ${ms(a.baseline.ownTimeMeanMs)}`, next };
-  if (next.length === 0) return { r: 0.6, why: `it is slower although its own time did not grow (${ms(own)} vs ${ms(a.baseline.ownTimeMeanMs)}): the time goes between it and its callees`, next };
-  return { r: 0.15, why: `its own time is unchanged (${ms(own)} vs ${ms(a.baseline.ownTimeMeanMs)}); it waits on ${next.map((id) => label(all.get(id)!.node)).join(', ')}`, next };
-}
-
-function strength(a: AnomalousNode): number {
-  const best = Math.max(...a.evidence.map((e) => e.score));
-  return Math.min(1, best / 20);
-}
-
-function describe(e: Evidence): string {
-  if (e.metric === 'p90Ms') return `p90 ${ms(e.observed)} (expected ≤ ${ms(e.expected.high)}, n = ${e.sampleSize})`;
-  return `${e.metric === 'faultRate' ? 'fault' : 'throttle'} rate ${pct(e.observed)} (expected ≤ ${pct(e.expected.high)}, n = ${e.sampleSize})`;
-}
-
-export interface RootCauseOptions {
-  /** own time must grow by this ratio for a node to be its own latency source */
-  latencyOwnRatio: number;
-}
-
-/** Groups a window's anomalous nodes by the source they lead to, and ranks root-cause candidates. */
-export function findRootCauses(g: Graph, anomalous: readonly AnomalousNode[], opts: RootCauseOptions = { latencyOwnRatio: 1.3 }): Group[] {
-  const all = new Map(anomalous.filter((a) => a.node.ref.type !== CLIENT_TYPE).map((a) => [a.id, a]));
-  // for every anomalous node and category: where its trouble leads (sources reached through troubled callees)
-  const sourcesOf = new Map<string, Set<string>>();
-  const info = new Map<string, { r: number; why: string; cat: Category }>();
-  const visit = (id: string, cat: Category, stack: Set<string>): Set<string> => {
-    const key = `${cat}:${id}`;
-    const done = sourcesOf.get(key);
-    if (done) return done;
-    const a = all.get(id)!;
-    const { r, why, next } = rootness(g, a, all, cat, opts.latencyOwnRatio);
-    const prev = info.get(id);
-    if (!prev || r > prev.r) info.set(id, { r, why, cat });
-    const out = new Set<string>();
-    if (r >= 0.5 || next.length === 0) out.add(id);
-    stack.add(key);
-    for (const n of next) {
-      if (stack.has(`${cat}:${n}`)) continue;
-      for (const s of visit(n, cat, stack)) out.add(s);
+/** How a piece of evidence reads in a sentence. */
+export function describe(e: Evidence, where = ''): string {
+  const n = `n = ${e.sampleSize}, p = ${e.pValue.toExponential(1)}`;
+  switch (e.metric) {
+    case 'faultRate':
+    case 'throttleRate':
+      return `${where}${e.metric === 'faultRate' ? 'fault' : 'throttle'} rate ${pct(e.observed)} (expected ≤ ${pct(e.expected.high)}, ${n})`;
+    case 'callsPerRequest':
+      return `${where}calls per request ${e.observed} (usually ${e.baseline}, ${n})`;
+    default: {
+      const what = e.metric === 'ownTimeMs' ? 'own time' : e.metric === 'gapMs' ? 'network gap' : 'response time';
+      return `${where}${what} ${e.direction === 'up' ? 'up' : 'down'} to ${ms(e.observed)} from ${ms(e.baseline)} (${n})`;
     }
-    stack.delete(key);
-    sourcesOf.set(key, out);
-    return out;
+  }
+}
+
+/** A shift large enough to matter (own time is never impact, but may be large). */
+const matters = (e: Evidence) => e.expected.high !== Infinity && e.observed > e.expected.high;
+
+/** Strength of one piece of evidence, 0..1: its −log10 p-value, saturating at 20. */
+const strength = (e: Evidence) => Math.min(e.score, 20) / 20;
+
+interface Blame {
+  score: number;
+  why: Array<{ w: number; text: string }>;
+}
+
+export function findRootCauses(g: Graph, nodes: readonly AnomalousNode[], edges: readonly AnomalousEdge[], testedGapEdges: ReadonlySet<string>): Group[] {
+  const byId = new Map(nodes.filter((a) => a.node.ref.type !== CLIENT_TYPE).map((a) => [a.id, a]));
+  const edgeById = new Map(edges.map((e) => [e.id, e]));
+  const blame = new Map<string, Blame>();
+  const give = (id: string, w: number, text: string) => {
+    if (!(w > 0) || g.nodes.get(id)?.ref.type === CLIENT_TYPE) return;
+    let b = blame.get(id);
+    if (!b) blame.set(id, (b = { score: 0, why: [] }));
+    b.score += w;
+    b.why.push({ w, text });
   };
-  const groups = new Map<string, { members: Set<string>; categories: Set<Category> }>();
-  for (const a of all.values()) {
+  const label = (id: string) => (g.nodes.get(id) ? labelOf(g.nodes.get(id)!) : id);
+  const has = (id: string, pred: (e: Evidence) => boolean) => byId.get(id)?.evidence.some(pred) ?? false;
+  const outEdges = (id: string) => [...g.edges.values()].filter((e) => e.from === id);
+  const edgeHas = (key: string, metric: Evidence['metric']) => edgeById.get(key)?.evidence.some((e) => e.metric === metric) ?? false;
+
+  // share of a node's tested calls, in or out, that show a grown gap
+  const gapShare = (id: string, side: 'in' | 'out') => {
+    const tested = [...testedGapEdges].filter((k) => (side === 'in' ? k.slice(k.indexOf('>') + 1) === id : k.slice(0, k.indexOf('>')) === id));
+    return tested.length ? tested.filter((k) => edgeHas(k, 'gapMs')).length / tested.length : 0;
+  };
+
+  for (const a of byId.values()) {
+    const callees = outEdges(a.id).map((e) => e.to);
     for (const e of a.evidence) {
-      for (const s of visit(a.id, e.category, new Set())) {
-        let grp = groups.get(s);
-        if (!grp) groups.set(s, (grp = { members: new Set([s]), categories: new Set() }));
-        grp.members.add(a.id);
-        grp.categories.add(e.category);
+      const s = strength(e);
+      const d = describe(e);
+      if (a.node.inferred) {
+        give(a.id, s, `${d}: an uninstrumented dependency, seen by its callers, where its trouble starts`);
+        continue;
+      }
+      if (e.metric === 'ownTimeMs') give(a.id, (e.impact || matters(e) ? 1 : 0.5) * s, `${d}: time in its own code, which no callee explains`);
+      else if (e.metric === 'latencyMs' && e.direction === 'up') {
+        const below = callees.filter((c) => has(c, (x) => x.category === 'LATENCY') || edgeHas(`${a.id}>${c}`, 'gapMs'));
+        if (below.length) give(a.id, 0.1 * s, `${d}, explained by slower calls to ${below.map(label).join(', ')}`);
+        else give(a.id, 0.5 * s, `${d}, with no slower callee to explain it`);
+      } else if (e.metric === 'latencyMs') give(a.id, 0.3 * s, `${d}: its requests end early`);
+      else if (e.metric === 'faultRate') {
+        const st = a.node.stats;
+        const own = st.ownFault + st.passedFault ? st.ownFault / (st.ownFault + st.passedFault) : 1;
+        const faulty = callees.filter((c) => has(c, (x) => x.metric === 'faultRate' || x.metric === 'throttleRate') && (g.edges.get(`${a.id}>${c}`)?.stats.fault ?? 0) + (g.edges.get(`${a.id}>${c}`)?.stats.throttle ?? 0) > 0);
+        if (!faulty.length) give(a.id, s, `${d}: ${pct(own)} of its faults originated in its own code and no faulting callee explains them`);
+        else {
+          give(a.id, own * s, `${d}: ${pct(own)} of its faults originated in its own code`);
+          for (const c of faulty) give(c, ((1 - own) * s) / faulty.length, `faults passed up to ${label(a.id)} (${d})`);
+        }
+      } else if (e.metric === 'throttleRate') {
+        const throttling = callees.filter((c) => has(c, (x) => x.metric === 'throttleRate'));
+        if (!throttling.length) give(a.id, s, `${d}: it throttles requests itself`);
+        else for (const c of throttling) give(c, s / throttling.length, `throttles seen by ${label(a.id)} (${d})`);
       }
     }
   }
-  // a source that is itself a member of a stronger source's group (its trouble leads further down) is folded in
-  const out: Group[] = [];
-  for (const [source, grp] of groups) {
-    const candidates = [...grp.members]
-      .map((id) => {
-        const a = all.get(id)!;
-        const i = info.get(id)!;
-        const score = Math.round((id === source ? 1 : 0.5) * i.r * (0.5 + 0.5 * strength(a)) * 1000) / 1000;
-        const evidence = a.evidence.map(describe).join('; ');
-        return { id, score, reason: `${label(a.node)}: ${evidence}; ${i.why}.` };
-      })
-      .sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1));
-    out.push({ source: candidates[0]!.id, categories: [...grp.categories].sort(), members: [...grp.members].sort(), candidates });
-  }
-  // one group per source; groups whose best candidate is the same node are merged
-  const merged = new Map<string, Group>();
-  for (const grp of out) {
-    const m = merged.get(grp.source);
-    if (!m) merged.set(grp.source, grp);
-    else {
-      m.members = [...new Set([...m.members, ...grp.members])].sort();
-      m.categories = [...new Set([...m.categories, ...grp.categories])].sort();
-      const seen = new Set(m.candidates.map((c) => c.id));
-      m.candidates = [...m.candidates, ...grp.candidates.filter((c) => !seen.has(c.id))].sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1));
+  for (const ed of edges) {
+    for (const e of ed.evidence) {
+      const s = strength(e);
+      const d = describe(e, `calls ${label(ed.from)} → ${label(ed.to)}: `);
+      if (e.metric === 'gapMs') {
+        const inShare = gapShare(ed.to, 'in');
+        const outShare = gapShare(ed.from, 'out');
+        const sum = inShare + outShare || 1;
+        give(ed.to, (s * inShare) / sum, `${d}; ${pct(inShare)} of its tested callers see it`);
+        give(ed.from, (s * outShare) / sum, `${d}; ${pct(outShare)} of its tested calls see it`);
+      } else if (e.metric === 'callsPerRequest') give(ed.from, s, `${d}: where the requests' path changed`);
+      else give(ed.to, s, d);
     }
   }
-  return [...merged.values()].sort((a, b) => (a.source < b.source ? -1 : 1));
+
+  // groups: nodes with impact evidence and the ends of edges with impact evidence, connected through the
+  // graph; a node whose evidence only says where (own time, small shifts) joins the group it touches
+  const notClient = (id: string) => g.nodes.get(id)?.ref.type !== CLIENT_TYPE;
+  const involved = new Set<string>([...byId.values()].filter((a) => a.evidence.some((e) => e.impact)).map((a) => a.id));
+  for (const ed of edges) if (ed.evidence.some((e) => e.impact)) for (const id of [ed.from, ed.to]) if (notClient(id)) involved.add(id);
+  for (const e of g.edges.values()) {
+    for (const [a, b] of [[e.from, e.to], [e.to, e.from]] as const) if (involved.has(a) && !involved.has(b) && byId.has(b)) involved.add(b);
+  }
+  const parent = new Map([...involved].map((id) => [id, id]));
+  const find = (x: string): string => (parent.get(x) === x ? x : find(parent.get(x)!));
+  for (const e of g.edges.values()) if (involved.has(e.from) && involved.has(e.to)) parent.set(find(e.from), find(e.to));
+  const comps = new Map<string, string[]>();
+  for (const id of [...involved].sort()) {
+    const r = find(id);
+    comps.set(r, [...(comps.get(r) ?? []), id]);
+  }
+
+  const out: Group[] = [];
+  for (const members of comps.values()) {
+    const evidence = [...members.flatMap((id) => byId.get(id)?.evidence ?? []), ...edges.filter((e) => members.includes(e.from) || members.includes(e.to)).flatMap((e) => e.evidence)];
+    if (!evidence.some((e) => e.impact)) continue;
+    const candidates = members
+      .map((id) => {
+        const b = blame.get(id);
+        const why = (b?.why ?? []).sort((x, y) => y.w - x.w).slice(0, 3).map((x) => x.text);
+        return { id, score: Math.round((b?.score ?? 0) * 1000) / 1000, reason: `${label(id)}: ${why.length ? why.join('; ') : 'involved, but none of the evidence starts here'}.` };
+      })
+      .sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1));
+    out.push({
+      source: candidates[0]!.id,
+      categories: [...new Set(evidence.filter((e) => e.impact).map((e) => e.category))].sort(),
+      members,
+      candidates,
+      strong: evidence.some((e) => e.strong),
+    });
+  }
+  return out.sort((a, b) => (a.source < b.source ? -1 : 1));
 }

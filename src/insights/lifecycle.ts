@@ -1,13 +1,15 @@
 import type { Graph } from '../aggregate/read.js';
 import { CLIENT_TYPE, parseNodeId } from '../aggregate/graph-ids.js';
-import type { Group } from '../detect/root-cause.js';
-import type { AnomalousNode } from '../detect/root-cause.js';
+import type { AnomalousEdge, AnomalousNode, Candidate, Group } from '../detect/root-cause.js';
 import { insightId, type Insight, type InsightEvent, type RequestImpact, type ServiceRef } from './model.js';
 
 /**
  * The insight state machine, one closed window at a time (pure: same windows in, same events out).
  * - open: a group must be anomalous in two consecutive windows (a single noisy window, or a blip
- *   shorter than a window, opens nothing); the insight starts at the first of them;
+ *   shorter than a window, opens nothing), or in one whose evidence is overwhelming (`Group.strong`:
+ *   a tiny p-value on a change that affects most of the window); the insight starts at the first of them;
+ * - root cause: candidates are ranked by their blame summed over the insight's windows, so one quieter
+ *   window late in an incident does not reorder what the whole of it showed;
  * - update: while it lasts, when its root cause, categories or impacted services change, or its impact
  *   grows by half since the last event;
  * - close: after `closeAfterWindows` windows in a row without its anomaly.
@@ -27,6 +29,8 @@ interface Pending {
   /** the first window's impact, counted when the insight opens (absent in states saved before it was kept) */
   client?: RequestImpact;
   root?: RequestImpact;
+  /** the first window's candidate blame */
+  scores?: Record<string, number>;
 }
 
 interface Tracked {
@@ -37,6 +41,10 @@ interface Tracked {
   normalStreak: number;
   /** client faults at the last event, to tell a notable change */
   reportedClientFaults: number;
+  /** candidate blame summed over the insight's windows (absent in states saved before it was kept) */
+  scores?: Record<string, number>;
+  /** each candidate's latest reason */
+  reasons?: Record<string, string>;
 }
 
 export interface LifecycleState {
@@ -69,21 +77,41 @@ function windowImpact(g: Graph, grp: Group): { client: RequestImpact; root: Requ
   return { client, root: r ? { faultCount: r.fault, okCount: r.ok, totalCount: r.count } : zero() };
 }
 
-function summarize(grp: Group, impact: RequestImpact): string {
-  const top = grp.candidates[0]!;
+function summarize(grp: Group, root: string, impact: RequestImpact): string {
   const cats = grp.categories.map((c) => c.toLowerCase()).join(' and ');
   const others = grp.members.length - 1;
   const clients = impact.totalCount ? `; ${impact.faultCount} of ${impact.totalCount} client requests faulted` : '';
-  return `${cats[0]!.toUpperCase()}${cats.slice(1)} anomaly rooted in ${ref(top.id).name}${others ? `, impacting ${others} other service${others > 1 ? 's' : ''}` : ''}${clients}.`;
+  return `${cats[0]!.toUpperCase()}${cats.slice(1)} anomaly rooted in ${ref(root).name}${others ? `, impacting ${others} other service${others > 1 ? 's' : ''}` : ''}${clients}.`;
 }
 
-function evidenceOf(w: number, W: number, grp: Group, byId: Map<string, AnomalousNode>) {
+function evidenceOf(w: number, W: number, grp: Group, byId: Map<string, AnomalousNode>, edges: readonly AnomalousEdge[]) {
+  const members = new Set(grp.members);
   return {
     window: { start: w, end: w + W },
     rootCause: { service: ref(grp.candidates[0]!.id), reason: grp.candidates[0]!.reason },
     anomalies: grp.members.map((id) => ({ service: ref(id), evidence: byId.get(id)?.evidence ?? [] })),
+    calls: edges.filter((e) => members.has(e.from) || members.has(e.to)).map((e) => ({ from: ref(e.from), to: ref(e.to), evidence: e.evidence })),
   };
 }
+
+const addScores = (into: Record<string, number>, cs: readonly Candidate[]) => {
+  for (const c of cs) into[c.id] = Math.round(((into[c.id] ?? 0) + c.score) * 1000) / 1000;
+  return into;
+};
+
+const byBlame = (scores: Record<string, number>) => Object.entries(scores).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+
+/** Candidates ranked by blame summed over the windows so far, each with its latest reason. */
+function ranked(scores: Record<string, number>, reasons: Record<string, string>) {
+  return byBlame(scores).map(([id, score]) => ({ service: ref(id), score, reason: reasons[id] ?? '' }));
+}
+
+const topOf = (scores: Record<string, number>) => byBlame(scores)[0]![0];
+
+const reasonsOf = (cs: readonly Candidate[], into: Record<string, string> = {}) => {
+  for (const c of cs) into[c.id] = c.reason;
+  return into;
+};
 
 function topAnomalous(grp: Group, byId: Map<string, AnomalousNode>): ServiceRef[] {
   return [...grp.members]
@@ -104,6 +132,7 @@ export function stepLifecycle(
   g: Graph,
   anomalous: readonly AnomalousNode[],
   o: LifecycleOptions,
+  anomalousEdges: readonly AnomalousEdge[] = [],
 ): { state: LifecycleState; events: InsightEvent[] } {
   const W = o.windowSeconds;
   const eventTime = w + W;
@@ -123,20 +152,24 @@ export function stepLifecycle(
       matched.add(hit);
       const ins = hit.insight;
       const newMembers = grp.members.filter((m) => !hit.members.includes(m));
-      const rootChanged = hit.source !== grp.source;
+      hit.scores = addScores({ ...(hit.scores ?? {}) }, grp.candidates);
+      hit.reasons = reasonsOf(grp.candidates, { ...(hit.reasons ?? {}) });
+      const candidates = ranked(hit.scores, hit.reasons);
+      const source = topOf(hit.scores);
+      const rootChanged = hit.source !== source;
       const catsChanged = grp.categories.some((c) => !ins.categories.includes(c));
-      hit.source = grp.source;
+      hit.source = source;
       hit.members = [...new Set([...hit.members, ...grp.members])].sort();
       hit.lastAnomalousWindow = w;
       hit.normalStreak = 0;
       ins.categories = [...new Set([...ins.categories, ...grp.categories])].sort();
       ins.clientRequestImpactStatistics = add(ins.clientRequestImpactStatistics, impact.client);
       ins.rootCauseServiceRequestImpactStatistics = rootChanged ? impact.root : add(ins.rootCauseServiceRequestImpactStatistics, impact.root);
-      ins.rootCauseCandidates = grp.candidates.map((c) => ({ service: ref(c.id), score: c.score, reason: c.reason }));
+      ins.rootCauseCandidates = candidates;
       ins.impactedServices = hit.members.map(ref);
       ins.topAnomalousServices = topAnomalous(grp, byId);
-      ins.summary = summarize(grp, ins.clientRequestImpactStatistics);
-      ins.evidence = evidenceOf(w, W, grp, byId);
+      ins.summary = summarize(grp, source, ins.clientRequestImpactStatistics);
+      ins.evidence = evidenceOf(w, W, grp, byId, anomalousEdges);
       const grew = ins.clientRequestImpactStatistics.faultCount >= Math.max(1, hit.reportedClientFaults) * 1.5 && ins.clientRequestImpactStatistics.faultCount - hit.reportedClientFaults >= 10;
       if (rootChanged || catsChanged || newMembers.length || grew) {
         ins.lastUpdateTime = eventTime;
@@ -145,33 +178,39 @@ export function stepLifecycle(
       }
       continue;
     }
-    const prev = state.pending.find((p) => p.lastWindow === w - W && (p.source === grp.source || overlaps(p.members, grp.members)));
-    if (!prev) {
-      nextPending.push({ source: grp.source, members: grp.members, firstWindow: w, lastWindow: w, client: impact.client, root: impact.root });
+    const found = state.pending.find((p) => p.lastWindow === w - W && (p.source === grp.source || overlaps(p.members, grp.members)));
+    if (!found && !grp.strong) {
+      nextPending.push({ source: grp.source, members: grp.members, firstWindow: w, lastWindow: w, client: impact.client, root: impact.root, scores: addScores({}, grp.candidates) });
       continue;
     }
+    // overwhelming evidence opens at once, as if the window before had been its first
+    const prev: Pending = found ?? { source: grp.source, members: grp.members, firstWindow: w, lastWindow: w, client: zero(), root: zero(), scores: {} };
     const startTime = prev.firstWindow;
     const members = [...new Set([...prev.members, ...grp.members])].sort();
     // the insight starts at the first window, so its impact does too
-    const client = add(prev.client ?? zero(), impact.client);
-    const root = prev.source === grp.source ? add(prev.root ?? zero(), impact.root) : impact.root;
+    const client = found ? add(prev.client ?? zero(), impact.client) : impact.client;
+    const root = found && prev.source === grp.source ? add(prev.root ?? zero(), impact.root) : impact.root;
+    const scores = addScores({ ...(prev.scores ?? {}) }, grp.candidates);
+    const reasons = reasonsOf(grp.candidates);
+    const candidates = ranked(scores, reasons);
+    const source = topOf(scores);
     const insight: Insight = {
-      id: insightId(o.groupName, grp.source, startTime),
+      id: insightId(o.groupName, source, startTime),
       groupName: o.groupName,
       state: 'ACTIVE',
       categories: [...grp.categories],
       startTime,
       endTime: null,
-      rootCauseCandidates: grp.candidates.map((c) => ({ service: ref(c.id), score: c.score, reason: c.reason })),
+      rootCauseCandidates: candidates,
       impactedServices: members.map(ref),
       topAnomalousServices: topAnomalous(grp, byId),
       clientRequestImpactStatistics: client,
       rootCauseServiceRequestImpactStatistics: root,
-      summary: summarize(grp, client),
-      evidence: evidenceOf(w, W, grp, byId),
+      summary: summarize(grp, source, client),
+      evidence: evidenceOf(w, W, grp, byId, anomalousEdges),
       lastUpdateTime: eventTime,
     };
-    const t: Tracked = { insight, source: grp.source, members, lastAnomalousWindow: w, normalStreak: 0, reportedClientFaults: client.faultCount };
+    const t: Tracked = { insight, source, members, lastAnomalousWindow: w, normalStreak: 0, reportedClientFaults: client.faultCount, scores, reasons };
     active.push(t);
     matched.add(t);
     events.push({ type: 'insight.opened', eventTime, insight: { ...insight } });
