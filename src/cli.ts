@@ -1,6 +1,7 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { run } from './main.js';
 import { replayCli } from './replay/cli.js';
+import { EVAL_DEFAULTS, evalCli } from './eval/cli.js';
 import { configuredRedisSource } from './redis/resolve.js';
 import { RedisUnreachableError, unreachableMessage } from './redis/wait.js';
 
@@ -22,7 +23,7 @@ program
   .option('--config <file>', 'JSON config layered over config/default.json')
   .option('--out <file>', 'write insight events here (NDJSON; default: stdout)')
   .option('--report <file>', 'write a Markdown report')
-  .option('--labels <file>', "score against the simulator's labels file")
+  .option('--labels <file>', "score against a labels file (the simulator's or a dev-set case's), by the rules eval uses")
   .option('--keep', "keep the replay namespace's keys in Redis afterwards")
   .option('--workers <n>', 'worker processes (default: one per core, at most 4)', (v) => Number(v))
   .action(async (files: string[], o) => {
@@ -30,9 +31,24 @@ program
     process.exit(await replayCli(files, o));
   });
 
+program
+  .command('eval')
+  .description('replay every labelled case folder under DIR... and score the insights: recall, precision, false positives per hour, delay, AC@1/AC@3')
+  .argument('<dirs...>', 'case folders (labels.json + segments.ndjson[.gz]) or folders holding them, searched recursively')
+  .option('--config <file>', 'JSON config layered over config/default.json')
+  .option('--json <file>', 'write everything (pooled, per kind, per case, per incident and insight) as JSON')
+  .option('--jobs <n>', `cases replayed at once (default: ${EVAL_DEFAULTS.jobs})`)
+  .option('--workers <n>', `worker processes per replay; 0 aggregates in the replaying process (default: ${EVAL_DEFAULTS.workers})`)
+  // bad arguments exit 2, as evalCli's own checks do, not commander's 1
+  .exitOverride()
+  .action(async (dirs: string[], o) => {
+    process.exit(await evalCli(dirs, o));
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   if (!(err instanceof RedisUnreachableError)) throw err;
   // only a configured Redis can be unreachable at start-up: a found one answered a moment ago
   console.error(unreachableMessage({ url: err.url, source: configuredRedisSource(process.env), reason: err.reason, waitedSeconds: err.waitedSeconds }));
