@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.js';
+import { CloseGenerations } from './close-generations.js';
 
 /**
  * Closing a window: once event time has passed its end plus the allowed lateness, link evidence left
@@ -51,6 +52,8 @@ export async function closeWindow(redis: Redis, keys: KeySpace, opts: CloseOptio
   // a window is closed when it leaves the open set; re-opened by late data, it is closed again later
   cleanup.zrem(keys.openWindows(), String(w));
   cleanup.tiMax(keys.closedThrough(), w, opts.retentionSeconds);
+  // last: whoever keeps this window's contents re-reads them once it sees this close
+  CloseGenerations.bump(cleanup, keys, w, opts.retentionSeconds);
   await cleanup.exec();
   return { window: w, linksResolved };
 }

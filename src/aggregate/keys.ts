@@ -47,6 +47,8 @@ export interface KeySpace {
   rejected(): string;
   /** Held by the one process closing windows and running detection. */
   closeLock(): string;
+  /** How many times each window of a day (start of the day, epoch seconds) was closed: window start → count. */
+  closeGenerations(day: number): string;
   /** Jobs whose payload was invalid, with the reason. */
   deadLetters(): string;
 }
@@ -75,6 +77,7 @@ export function keySpace(prefix: string): KeySpace {
     catalog: () => `{${prefix}:m}:catalog`,
     deadLetters: () => `{${prefix}:m}:dead`,
     closeLock: () => `{${prefix}:m}:close-lock`,
+    closeGenerations: (d) => `{${prefix}:m}:gen:${d}`,
     rejected: () => `{${prefix}:m}:rejected`,
     blob: (b) => `{${prefix}:b}:${b}`,
     blobDone: (b) => `{${prefix}:b}:done:${b}`,
