@@ -21,6 +21,7 @@ import { ingestProcessor, redisDeadLetter } from '../jobs/ingest.js';
 import { closeProcessor } from '../jobs/close.js';
 import { createInsights } from './insights/build.js';
 import { InsightStore } from './insights/store.js';
+import { CloseLock } from './insights/close-lock.js';
 import { startDelivery, webhookApi } from './notify/runtime.js';
 
 export interface Running {
@@ -255,11 +256,10 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
   }
 
   // Window close: a scheduler ticks the "close" queue; every worker upserts the same scheduler.
-  const closeOpts = { windowSeconds: cfg.windowSeconds, allowedLatenessSeconds: cfg.allowedLatenessSeconds, retentionSeconds: cfg.retentionSeconds };
   const insights = createInsights(redis, cfg, { outbox: true });
   // webhook delivery: the deliver worker, and one delivery per (insight event, matching subscription)
   const delivery = await startDelivery(cfg, redisUrl, redis, log.child({ component: 'webhooks' }), metrics);
-  const closer = new Worker(QUEUE.close, closeProcessor({ redis, keys, opts: closeOpts, idleSeconds: cfg.close.idleSeconds, engine: insights.engine, outbox: { peek: (n) => insights.store.outbox(n), done: (n) => insights.store.outboxDone(n) }, onEvents: async (events) => {
+  const closer = new Worker(QUEUE.close, closeProcessor({ closer: insights.closer, lock: new CloseLock(redis, keys.closeLock()), idleSeconds: cfg.close.idleSeconds, onEvents: async (events) => {
     for (const e of events) log.info({ type: e.type, insightId: e.insight.id, summary: e.insight.summary }, 'insight event');
     await delivery.dispatcher.enqueueEvents(events);
   } }), {
@@ -269,6 +269,9 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
     name: `${hostname()}:${process.pid}`,
   });
   closer.on('failed', (job, err) => log.warn({ jobId: job?.id, err: err.message }, 'close tick failed'));
+  closer.on('completed', (_job, r: { stopped?: string; closed: unknown[] }) => {
+    if (r.stopped) log.warn({ stopped: r.stopped, closed: r.closed.length }, 'close tick stopped short: another worker went on closing');
+  });
   closer.on('error', (err) => log.error({ err: err.message }, 'close worker error'));
   const ticks = closeQueue(redis, cfg.keyPrefix);
   await ticks.upsertJobScheduler('close-tick', { every: cfg.close.tickSeconds * 1000 }, { name: 'tick', opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } } });

@@ -52,6 +52,8 @@ export async function closeWindow(redis: Redis, keys: KeySpace, opts: CloseOptio
   // a window is closed when it leaves the open set; re-opened by late data, it is closed again later
   cleanup.zrem(keys.openWindows(), String(w));
   cleanup.tiMax(keys.closedThrough(), w, opts.retentionSeconds);
+  // windows close oldest first, so the first one set stays the oldest
+  cleanup.set(keys.closedFrom(), w, 'EX', opts.retentionSeconds, 'NX');
   // last: whoever keeps this window's contents re-reads them once it sees this close
   CloseGenerations.bump(cleanup, keys, w, opts.retentionSeconds);
   await cleanup.exec();

@@ -36,6 +36,8 @@ export interface KeySpace {
   watermark(): string;
   /** Start of the newest closed window. */
   closedThrough(): string;
+  /** Start of the first window closed (within the retention): where judging starts in a new namespace. */
+  closedFrom(): string;
   /** Windows with data not yet closed (sorted set, score = window start); late data re-opens one. */
   openWindows(): string;
   /** Every node ever seen → last window start (for listing services). */
@@ -73,6 +75,7 @@ export function keySpace(prefix: string): KeySpace {
     streaming: () => `{${prefix}:o}:streaming`,
     watermark: () => `{${prefix}:m}:wm`,
     closedThrough: () => `{${prefix}:m}:closed`,
+    closedFrom: () => `{${prefix}:m}:closed-from`,
     openWindows: () => `{${prefix}:m}:open`,
     catalog: () => `{${prefix}:m}:catalog`,
     deadLetters: () => `{${prefix}:m}:dead`,

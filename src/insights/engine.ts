@@ -3,10 +3,22 @@ import { stepLifecycle, type LifecycleOptions, type LifecycleState } from './lif
 import type { InsightEvent } from './model.js';
 import type { InsightStore } from './store.js';
 
+export interface Advance {
+  /** the events committed, in order */
+  events: InsightEvent[];
+  /** the state committed (or, fenced out, the one loaded) */
+  state: LifecycleState;
+  /** another closer committed first: nothing was written */
+  fenced: boolean;
+  /** every window up to the target is processed */
+  done: boolean;
+}
+
 /**
  * Runs detection and the insight lifecycle for closed windows, in window order. Windows between the last
  * one processed and the one closed now are processed too (a window without traffic is a normal window
- * for the insights it may close). Callers serialize calls (one engine at a time per namespace).
+ * for the insights it may close). Callers should serialize calls (one closer at a time per namespace,
+ * under a lock); when they do not, the fenced commit keeps every event recorded once.
  */
 export class InsightEngine {
   constructor(
@@ -16,13 +28,17 @@ export class InsightEngine {
   ) {}
 
   /**
-   * Processes every window up to and including `w`; returns the events produced.
+   * Processes the windows after the last one processed, up to and including `w` (at most `maxWindows` of
+   * them), and commits the new state with their events, fenced: if another closer committed meanwhile
+   * (this one's lock expired, or two raced), nothing is written and `fenced` is set; the events returned
+   * are only ever committed ones. `done` is false when `maxWindows` stopped it short of `w`.
    * @param from the first window to process when nothing was processed before (default `w`)
    */
-  async advanceTo(w: number, from?: number, state?: LifecycleState): Promise<{ events: InsightEvent[]; state: LifecycleState }> {
+  async advanceTo(w: number, from?: number, opts: { maxWindows?: number } = {}): Promise<Advance> {
     const W = this.opts.windowSeconds;
-    let st = state ?? (await this.store.loadState());
-    if (st.lastWindow !== null && w <= st.lastWindow) return { events: [], state: st };
+    const base = await this.store.loadState();
+    if (base.lastWindow !== null && w <= base.lastWindow) return { events: [], state: base, fenced: false, done: true };
+    let st = base;
     const events: InsightEvent[] = [];
     let next = st.lastWindow === null ? Math.min(from ?? w, w) : st.lastWindow + W;
     // after a very long silence (beyond any history the baseline uses), only closing what is open matters
@@ -34,13 +50,14 @@ export class InsightEngine {
       }
       next = w;
     }
-    for (let x = next; x <= w; x += W) {
+    const until = Math.min(w, next + ((opts.maxWindows ?? Infinity) - 1) * W);
+    for (let x = next; x <= until; x += W) {
       const a = await this.detector.analyze(x);
       const r = stepLifecycle(st, x, a.groups, a.graph, a.anomalous, this.opts);
       st = r.state;
       events.push(...r.events);
     }
-    await this.store.commit(st, events);
-    return { events, state: st };
+    if (!(await this.store.commit(st, events, base.lastWindow))) return { events: [], state: base, fenced: true, done: false };
+    return { events, state: st, fenced: false, done: until >= w };
   }
 }

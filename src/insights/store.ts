@@ -1,10 +1,14 @@
 import type { Redis } from 'ioredis';
 import type { Insight, InsightEvent } from './model.js';
 import { emptyLifecycle, type LifecycleState } from './lifecycle.js';
+import { withInsightScripts } from './scripts.js';
+
+/** Events the feed keeps (the newest). */
+const FEED_LENGTH = 10000;
 
 /**
  * Insights, their events and the detector's state, in Redis under one hash tag `{<prefix>:i}` so each
- * window's changes are written in one MULTI. Everything expires after the retention.
+ * window's changes are written in one atomic script. Everything expires after the retention.
  */
 export class InsightStore {
   private readonly tag: string;
@@ -14,13 +18,14 @@ export class InsightStore {
     prefix: string,
     private readonly retentionSeconds: number,
     /**
-     * Also queue each committed event in an outbox, in the same MULTI, for a dispatcher to drain
-     * (`outbox`, `outboxDone`): an event is then delivered even if the process dies right after the
+     * Also queue each committed event in an outbox, in the same atomic commit, for a dispatcher to
+     * drain (`drainOutbox`): an event is then delivered even if the process dies right after the
      * commit. Live workers set it; replay has no subscribers and does not.
      */
     private readonly opts: { outbox?: boolean } = {},
   ) {
     this.tag = `{${prefix}:i}`;
+    withInsightScripts(redis);
   }
 
   private k(s: string): string {
@@ -32,29 +37,22 @@ export class InsightStore {
     return raw ? (JSON.parse(raw) as LifecycleState) : emptyLifecycle();
   }
 
-  /** Saves the state and applies the events (insight documents, per-insight event lists, the feed). */
-  async commit(state: LifecycleState, events: readonly InsightEvent[]): Promise<void> {
-    const ttl = this.retentionSeconds;
-    const m = this.redis.multi();
-    m.set(this.k('state'), JSON.stringify(state), 'EX', ttl);
+  /**
+   * Saves the state and applies the events (insight documents, per-insight event lists, the feed, the
+   * outbox), all or nothing, and only if the stored state's `lastWindow` is still `base`, the one of the
+   * state this progress was computed from. Returns false when it is not (another closer committed these
+   * windows: a worker whose lock expired, or a second closer racing it): then nothing is written, and the
+   * caller must not hand its events to anyone.
+   */
+  async commit(state: LifecycleState, events: readonly InsightEvent[], base: number | null): Promise<boolean> {
+    const keys = [this.k('state'), this.k('idx'), this.k('feed'), this.k('outbox')];
+    const args: Array<string | number> = [base === null ? '' : String(base), this.retentionSeconds, JSON.stringify(state), this.opts.outbox ? '1' : '0', FEED_LENGTH];
     for (const e of events) {
       const id = e.insight.id;
-      m.set(this.k(`ins:${id}`), JSON.stringify(e.insight), 'EX', ttl);
-      m.zadd(this.k('idx'), e.insight.startTime, id);
-      m.rpush(this.k(`ev:${id}`), JSON.stringify(e));
-      m.expire(this.k(`ev:${id}`), ttl);
-      m.rpush(this.k('feed'), JSON.stringify(e));
+      keys.push(this.k(`ins:${id}`), this.k(`ev:${id}`));
+      args.push(e.insight.startTime, id, JSON.stringify(e.insight), JSON.stringify(e));
     }
-    if (events.length && this.opts.outbox) {
-      m.rpush(this.k('outbox'), ...events.map((e) => JSON.stringify(e)));
-      m.expire(this.k('outbox'), ttl);
-    }
-    if (events.length) {
-      m.ltrim(this.k('feed'), -10000, -1);
-      m.expire(this.k('feed'), ttl);
-      m.expire(this.k('idx'), ttl);
-    }
-    await m.exec();
+    return (await this.redis.insCommit(keys.length, ...keys, ...args)) === 1;
   }
 
   /** The oldest events committed but not yet handed to delivery, in commit order. */
@@ -62,9 +60,22 @@ export class InsightStore {
     return (await this.redis.lrange(this.k('outbox'), 0, max - 1)).map((x) => JSON.parse(x) as InsightEvent);
   }
 
-  /** Removes the `n` oldest outbox events, once they are handed over. */
-  async outboxDone(n: number): Promise<void> {
-    await this.redis.ltrim(this.k('outbox'), n, -1);
+  /**
+   * Hands the outbox to `deliver`, oldest first, `batch` events at a time; each batch leaves the outbox
+   * once `deliver` returns (at least once: a crash in between hands it over again). Stops when the outbox
+   * is empty or `more()` says so. Safe alongside another drainer: it removes only what it handed over.
+   * @returns how many events were handed over
+   */
+  async drainOutbox(deliver: (events: InsightEvent[]) => Promise<void>, opts: { batch?: number; more?: () => Promise<boolean> } = {}): Promise<number> {
+    let n = 0;
+    for (;;) {
+      const raws = await this.redis.lrange(this.k('outbox'), 0, (opts.batch ?? 200) - 1);
+      if (!raws.length) return n;
+      await deliver(raws.map((x) => JSON.parse(x) as InsightEvent));
+      await this.redis.insOutboxDone(this.k('outbox'), ...raws);
+      n += raws.length;
+      if (opts.more && !(await opts.more())) return n;
+    }
   }
 
   async get(id: string): Promise<Insight | null> {
@@ -91,6 +102,11 @@ export class InsightStore {
   /** All events ever recorded (newest 10,000), oldest first. */
   async feed(): Promise<InsightEvent[]> {
     return (await this.redis.lrange(this.k('feed'), 0, -1)).map((x) => JSON.parse(x) as InsightEvent);
+  }
+
+  /** Whether commits queue their events in the outbox. */
+  get hasOutbox(): boolean {
+    return this.opts.outbox === true;
   }
 
   /** Every key this store owns (for replay cleanup). */

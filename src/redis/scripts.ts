@@ -14,6 +14,7 @@ const definitions = {
   tiUnpark: { file: 'unpark-1.lua', numberOfKeys: 1 },
   tiResolve: { file: 'resolve-2.lua', numberOfKeys: 2 },
   tiUnlock: { file: 'unlock-1.lua', numberOfKeys: 1 },
+  tiRenew: { file: 'renew-1.lua', numberOfKeys: 1 },
 } as const;
 
 declare module 'ioredis' {
@@ -26,6 +27,7 @@ declare module 'ioredis' {
     tiUnpark(key: string, ...pairs: string[]): Result<number, Context>;
     tiResolve(pendingCallees: string, links: string, ttl: number, ...pairs: string[]): Result<number, Context>;
     tiUnlock(key: string, token: string): Result<number, Context>;
+    tiRenew(key: string, token: string, ttlMs: number): Result<number, Context>;
   }
 }
 

@@ -10,7 +10,6 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
 import { connect } from '../redis/connect.js';
 import { keySpace, windowOf } from '../aggregate/keys.js';
-import { closeWindow, dueWindows } from '../aggregate/close.js';
 import { readTraceFile } from '../ingest/files.js';
 import { ingestQueue } from '../queue/queues.js';
 import { createMetrics } from '../obs/metrics.js';
@@ -151,8 +150,8 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) finished();
     });
   }
-  const { engine, store } = createInsights(redis, cfg);
-  const closeOpts = { windowSeconds: W, allowedLatenessSeconds: lateness, retentionSeconds: cfg.retentionSeconds };
+  // the live close path itself (close-and-judge), so replay measures what production does
+  const { closer } = createInsights(redis, cfg);
 
   const result: ReplayResult = { namespace, documents: 0, accepted: 0, rejections: [], events: 0, firstEventTime: null, lastEventTime: null, windowsClosed: 0, seconds: 0 };
   let insightsSeen = new Set<string>();
@@ -173,23 +172,24 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     }
     if (completed < enqueued) await new Promise<void>((resolve) => waiters.push(resolve));
   };
-  let firstWindow: number | null = null;
   const closeThrough = async (bound: number, last: number) => {
     await settle();
-    const due = await dueWindows(redis, keys, closeOpts, bound);
-    firstWindow ??= due[0] ?? null;
-    for (const w of due) {
-      await closeWindow(redis, keys, closeOpts, w);
-      result.windowsClosed++;
-    }
-    const r = await engine.advanceTo(last, firstWindow ?? last);
-    for (const e of r.events) {
-      insightsSeen.add(e.insight.id);
-      result.events++;
-      result.firstEventTime ??= e.eventTime;
-      result.lastEventTime = e.eventTime;
-      await o.onEvent(e);
-    }
+    const r = await closer.run({
+      bound,
+      through: last,
+      onEvents: async (events) => {
+        for (const e of events) {
+          insightsSeen.add(e.insight.id);
+          result.events++;
+          result.firstEventTime ??= e.eventTime;
+          result.lastEventTime = e.eventTime;
+          await o.onEvent(e);
+        }
+      },
+    });
+    result.windowsClosed += r.closed.length;
+    // only another process committing insights in this namespace does this: the replay is not its own
+    if (r.stopped) throw new Error(`replay into ${namespace}: another process committed insights here (${r.stopped})`);
   };
 
   try {
@@ -255,7 +255,6 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     if (!o.keep) await dropNamespace(redis, namespace).catch(() => undefined);
     redis.disconnect();
     queueRedis.disconnect();
-    void store;
   }
   result.seconds = Math.round((performance.now() - started) / 10) / 100;
   return result;
