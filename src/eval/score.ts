@@ -96,21 +96,24 @@ interface Track {
   id: string;
   startTime: number;
   openedAt: number;
+  /** position of its first event in the stream: of insights opened by the same window, the first announced */
+  order: number;
   /** its events, ordered by eventTime (stable, so equal times keep their emission order) */
   events: InsightEvent[];
 }
 
 function tracksOf(events: readonly InsightEvent[]): Track[] {
-  const byId = new Map<string, InsightEvent[]>();
-  for (const e of events) {
+  const byId = new Map<string, Array<{ e: InsightEvent; at: number }>>();
+  events.forEach((e, at) => {
     const list = byId.get(e.insight.id);
-    if (list) list.push(e);
-    else byId.set(e.insight.id, [e]);
-  }
+    if (list) list.push({ e, at });
+    else byId.set(e.insight.id, [{ e, at }]);
+  });
   return [...byId.entries()].map(([id, list]) => {
-    const sorted = [...list].sort((a, b) => a.eventTime - b.eventTime);
+    const sorted = [...list].sort((a, b) => a.e.eventTime - b.e.eventTime);
+    const first = sorted[0]!;
     // an insight's startTime is part of its identity (its id is derived from it): the first event's serves
-    return { id, startTime: sorted[0]!.insight.startTime, openedAt: sorted[0]!.eventTime, events: sorted };
+    return { id, startTime: first.e.insight.startTime, openedAt: first.e.eventTime, order: first.at, events: sorted.map((x) => x.e) };
   });
 }
 
@@ -121,12 +124,15 @@ function candidatesAt(t: Track, bound: number): RootCauseCandidate[] {
   return last?.insight.rootCauseCandidates ?? [];
 }
 
+// one window's close often opens several insights at once: the detector announces its strongest first
+const byOpening = (a: Track, b: Track) => a.openedAt - b.openedAt || a.order - b.order;
+
 function matches(t: Track, inc: LabelledIncident, W: number): boolean {
   return t.startTime >= inc.start - MATCH_BEFORE_WINDOWS * W && t.startTime <= inc.end + MATCH_AFTER_WINDOWS * W && t.openedAt <= inc.end + OPEN_LIMIT_WINDOWS * W;
 }
 
 function scoreIncident(inc: LabelledIncident, tracks: readonly Track[], W: number): IncidentResult {
-  const hits = tracks.filter((t) => matches(t, inc, W)).sort((a, b) => a.openedAt - b.openedAt || a.startTime - b.startTime || (a.id < b.id ? -1 : 1));
+  const hits = tracks.filter((t) => matches(t, inc, W)).sort(byOpening);
   const first = hits[0];
   const candidates = first ? candidatesAt(first, inc.end + OPEN_LIMIT_WINDOWS * W).map((c) => c.service.name) : [];
   const want = inc.rootCause?.toLowerCase();
@@ -194,7 +200,8 @@ export function tallyOf(incidents: readonly IncidentResult[], insights: { insigh
  * 3. **Detection and delay.** An incident is detected when at least one insight matches it; its delay is
  *    the earliest matching insight's opening time minus incident.start (negative when it opened before
  *    the labelled start, which the −2W margin allows).
- * 4. **AC@k.** Take the matching insight that opened first and its `rootCauseCandidates` as last updated
+ * 4. **AC@k.** Take the matching insight that opened first (of several opened at the same eventTime, the
+ *    one whose event came first in the stream) and its `rootCauseCandidates` as last updated
  *    by incident.end + 5W (its latest event with eventTime ≤ that bound). It is a hit when the labelled
  *    root cause is among the first k candidates' `service.name`, compared case-insensitively. Over all
  *    incidents to detect: a missed incident is a miss for both k = 1 and k = 3.
@@ -205,12 +212,10 @@ export function tallyOf(incidents: readonly IncidentResult[], insights: { insigh
 export function scoreCase(events: readonly InsightEvent[], labels: CaseLabels, windowSeconds: number): CaseScore {
   const tracks = tracksOf(events);
   const incidents = labels.incidents.map((inc) => scoreIncident(inc, tracks, windowSeconds));
-  const insights: InsightResult[] = tracks
-    .map((t) => {
-      const m = labels.incidents.filter((inc) => matches(t, inc, windowSeconds)).map((inc) => inc.id);
-      return { id: t.id, startTime: t.startTime, openedAt: t.openedAt, matches: m, falsePositive: m.length === 0, rootCause: t.events.at(-1)!.insight.rootCauseCandidates[0]?.service.name ?? null };
-    })
-    .sort((a, b) => a.openedAt - b.openedAt || a.startTime - b.startTime || (a.id < b.id ? -1 : 1));
+  const insights: InsightResult[] = [...tracks].sort(byOpening).map((t) => {
+    const m = labels.incidents.filter((inc) => matches(t, inc, windowSeconds)).map((inc) => inc.id);
+    return { id: t.id, startTime: t.startTime, openedAt: t.openedAt, matches: m, falsePositive: m.length === 0, rootCause: t.events.at(-1)!.insight.rootCauseCandidates[0]?.service.name ?? null };
+  });
   const hours = (labels.end - labels.start) / 3600;
   const matched = insights.filter((i) => !i.falsePositive).length;
   return { tally: tallyOf(incidents, { insights: insights.length, matched, hours }), incidents, insights };

@@ -124,6 +124,12 @@ describe('eval score: AC@k', () => {
     expect(s.tally.falsePositives).toBe(0);
   });
 
+  it('of insights opened by the same window, reads the one announced first', () => {
+    const s = scoreCase([opened('zz-first', START - W, START + W, ['svc-x']), opened('aa-second', START - 2 * W, START + W, ['svc-q'])], one, W);
+    expect(s.incidents[0]).toMatchObject({ insightId: 'zz-first', ac1: true, matchedInsights: ['zz-first', 'aa-second'] });
+    expect(s.insights.map((i) => i.id)).toEqual(['zz-first', 'aa-second']);
+  });
+
   it('compares service names case-insensitively', () => {
     const upper = labels([{ id: 'a', kind: 'latency', start: START, end: END, rootCause: { name: 'ProductCatalogService', type: 'AWS::EKS::Container' } }]);
     const s = scoreCase([opened('i', START, START + W, ['frontend', 'productcatalogservice'])], upper, W);
