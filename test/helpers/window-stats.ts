@@ -1,16 +1,20 @@
-import { addTo, bucketOf } from '../../src/aggregate/histogram.js';
+import { addTo, bucketOf, type Histogram } from '../../src/aggregate/histogram.js';
 import { CLIENT_TYPE, nodeId, parseNodeId } from '../../src/aggregate/graph-ids.js';
 import type { Graph, GraphEdge, GraphNode } from '../../src/aggregate/read.js';
 import { emptyStats, type Stats } from '../../src/aggregate/stats.js';
-import { learnBaseline, type Baseline } from '../../src/detect/baseline.js';
-import { judgeNode } from '../../src/detect/detect.js';
-import { defaultDetectOptions, type DetectOptions } from '../../src/detect/options.js';
-import type { AnomalousNode } from '../../src/detect/root-cause.js';
 
 /**
- * Hand-built window stats and service graphs for the detection unit tests: every number in a test
- * is one a reader can check against the spec without running the aggregation pipeline.
+ * Hand-built window stats, histograms and service graphs for the detection unit tests, and the
+ * textbook sums their expected p-values are checked against: every number in a test is one a reader
+ * can work out without running the aggregation pipeline or the code under test.
  */
+
+/** A histogram from [ms, requests] pairs, bucketed exactly as the aggregation buckets latencies. */
+export function hist(...values: Array<[ms: number, n: number]>): Histogram {
+  const h: Histogram = new Map();
+  for (const [ms, n] of values) if (n > 0) addTo(h, bucketOf(ms), n);
+  return h;
+}
 
 export interface StatsSpec {
   count: number;
@@ -20,8 +24,6 @@ export interface StatsSpec {
   throttle?: number;
   /** latency distribution as [ms, requests]; must add up to `count` @defaultValue all at 10 ms */
   latencies?: Array<[ms: number, n: number]>;
-  /** mean own time per request (ms) @defaultValue the mean latency */
-  ownMs?: number;
 }
 
 export function stats(o: StatsSpec): Stats {
@@ -39,19 +41,9 @@ export function stats(o: StatsSpec): Stats {
   s.ok = o.count - fault - throttle;
   s.passedFault = passed;
   s.ownFault = fault - passed;
-  let totalMs = 0;
-  for (const [ms, c] of latencies) {
-    if (c > 0) addTo(s.histogram, bucketOf(ms), c);
-    totalMs += ms * c;
-  }
-  s.latencySeconds = totalMs / 1000;
-  s.ownTimeSeconds = o.ownMs === undefined ? s.latencySeconds : (o.ownMs * o.count) / 1000;
+  s.histogram = hist(...latencies);
+  s.latencySeconds = latencies.reduce((a, [ms, c]) => a + ms * c, 0) / 1000;
   return s;
-}
-
-/** A baseline learned from `windows` identical normal windows. */
-export function steadyBaseline(normal: StatsSpec, windows = 10): Baseline {
-  return learnBaseline(Array.from({ length: windows }, () => stats(normal)));
 }
 
 export const id = nodeId;
@@ -59,52 +51,29 @@ export const clientOf = (entry: string) => nodeId(CLIENT_TYPE, parseNodeId(entry
 
 export interface NodeSpec {
   id: string;
-  /** this window */
-  now: StatsSpec;
-  /** what a normal window of it looks like (its baseline) */
-  normal: StatsSpec;
+  stats: StatsSpec;
   inferred?: boolean;
 }
 
-export interface Fixture {
-  graph: Graph;
-  baselines: Map<string, Baseline>;
-}
-
 /**
- * A one-window graph. Edges carry the callee's window stats unless given their own; an inferred
- * node's stats are those of its incoming edge (as buildGraph draws it). `entry` gets a client edge.
+ * A one-window graph as buildGraph draws it: `entry` gets a client node and a client edge (both with
+ * the entry's stats); other edges carry the callee's stats unless given their own.
  */
-export function fixture(entry: string, nodes: NodeSpec[], edges: Array<{ from: string; to: string; stats?: StatsSpec }>): Fixture {
+export function graphOf(entry: string, nodes: readonly NodeSpec[], edges: ReadonlyArray<{ from: string; to: string; stats?: StatsSpec }>): Graph {
   const graph: Graph = { nodes: new Map(), edges: new Map() };
-  const baselines = new Map<string, Baseline>();
   for (const n of nodes) {
-    const node: GraphNode = { id: n.id, ref: parseNodeId(n.id), stats: stats(n.now), root: n.id === entry, inferred: n.inferred ?? false };
+    const node: GraphNode = { id: n.id, ref: parseNodeId(n.id), stats: stats(n.stats), root: n.id === entry, inferred: n.inferred ?? false };
     graph.nodes.set(n.id, node);
-    baselines.set(n.id, steadyBaseline(n.normal));
   }
   const client = clientOf(entry);
   const entryNode = nodes.find((n) => n.id === entry)!;
-  graph.nodes.set(client, { id: client, ref: parseNodeId(client), stats: stats(entryNode.now), root: false, inferred: false });
-  const all = [{ from: client, to: entry }, ...edges];
-  for (const e of all) {
+  graph.nodes.set(client, { id: client, ref: parseNodeId(client), stats: stats(entryNode.stats), root: false, inferred: false });
+  for (const e of [{ from: client, to: entry }, ...edges]) {
     const callee = nodes.find((n) => n.id === e.to)!;
-    const edge: GraphEdge = { from: e.from, to: e.to, stats: stats((e as { stats?: StatsSpec }).stats ?? callee.now), aliases: [] };
+    const edge: GraphEdge = { from: e.from, to: e.to, stats: stats((e as { stats?: StatsSpec }).stats ?? callee.stats), aliases: [] };
     graph.edges.set(`${e.from}>${e.to}`, edge);
   }
-  return { graph, baselines };
-}
-
-/** What the window detector does per node: judge it against its baseline, keep the anomalous ones. */
-export function judgeAll(f: Fixture, o: DetectOptions = defaultDetectOptions): AnomalousNode[] {
-  const out: AnomalousNode[] = [];
-  for (const [nid, node] of f.graph.nodes) {
-    if (node.ref.type === CLIENT_TYPE || node.stats.count === 0) continue;
-    const baseline = f.baselines.get(nid)!;
-    const v = judgeNode(node.stats, baseline, o);
-    if (v.anomalies.length) out.push({ id: nid, node, evidence: v.anomalies, baseline });
-  }
-  return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  return graph;
 }
 
 /** P(X ≥ k), X ~ Binomial(n, p), summed term by term in plain floating point (small n only). */
@@ -116,4 +85,22 @@ export function naiveUpperTail(k: number, n: number, p: number): number {
     term *= ((n - i) / (i + 1)) * (p / (1 - p)); // P(X = i + 1) from P(X = i)
   }
   return sum;
+}
+
+/** P(X = 0..upTo), X ~ Poisson(μ), each from the one before: e^−μ, then ·μ/i (μ up to a few hundred). */
+function poissonTerms(mu: number, upTo: number): number[] {
+  const t = [Math.exp(-mu)];
+  for (let i = 1; i <= upTo; i++) t.push((t[i - 1]! * mu) / i);
+  return t;
+}
+
+/** P(X ≥ k), X ~ Poisson(μ): the terms from k on, until they no longer matter. */
+export function naivePoissonUpper(k: number, mu: number): number {
+  const t = poissonTerms(mu, Math.ceil(k + mu + 60 * Math.sqrt(mu + 1) + 60));
+  return t.slice(k).reduce((a, b) => a + b, 0);
+}
+
+/** P(X ≤ k), X ~ Poisson(μ). */
+export function naivePoissonLower(k: number, mu: number): number {
+  return poissonTerms(mu, k).reduce((a, b) => a + b, 0);
 }

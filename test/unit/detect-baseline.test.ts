@@ -1,94 +1,77 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RELATIVE_ERROR, bucketOf, bucketValue } from '../../src/aggregate/histogram.js';
-import { emptyStats } from '../../src/aggregate/stats.js';
-import { learnBaseline } from '../../src/detect/baseline.js';
-import { judgeNode } from '../../src/detect/detect.js';
-import { defaultDetectOptions } from '../../src/detect/options.js';
-import { stats } from '../helpers/window-stats.js';
+import { bucketOf, bucketValue } from '../../src/aggregate/histogram.js';
+import { judgeCalls, judgeRate, judgeShift, type Count } from '../../src/detect/detect.js';
+import { defaultDetectOptions as D } from '../../src/detect/options.js';
+import { hist, naivePoissonUpper, naiveUpperTail } from '../helpers/window-stats.js';
 
-/** Ten normal windows: 1,000 requests each, 4–6 faults (50 in all), 2 throttles, 85 % at 20 ms and 15 % at 80 ms, 12 ms own time. */
-const FAULTS = [4, 5, 6, 5, 5, 4, 6, 5, 5, 5];
-const normal = () => FAULTS.map((fault) => stats({ count: 1000, fault, throttle: 2, latencies: [[20, 850], [80, 150]], ownMs: 12 }));
+/**
+ * What each judgement learns from a node's history, read back from the evidence it reports (baseline,
+ * baselineWindows, baselineSource): rates pooled by requests, past incidents left out of the baseline,
+ * windows without traffic ignored.
+ */
 
-describe('learnBaseline', () => {
-  it('pools the windows: rates are total faults / total requests, not a mean of rates', () => {
-    const b = learnBaseline(normal());
-    expect(b).toMatchObject({ windows: 10, outlierWindows: 0, requests: 10_000, source: 'recent' });
-    expect(b.faultRate).toBeCloseTo(50 / 10_000, 12);
-    expect(b.throttleRate).toBeCloseTo(20 / 10_000, 12);
-    expect(b.ownTimeMeanMs).toBeCloseTo(12, 9);
-    // pooled histogram: 8,500 at 20 ms, 1,500 at 80 ms → p50 is the 20 ms bucket, p90 the 80 ms one
-    expect(b.histogram.get(bucketOf(20))).toBe(8500);
-    expect(b.histogram.get(bucketOf(80))).toBe(1500);
-    expect(b.p50Ms).toBe(bucketValue(bucketOf(20)));
-    expect(b.p90Ms).toBe(bucketValue(bucketOf(80)));
-    expect(Math.abs(b.p90Ms - 80) / 80).toBeLessThanOrEqual(MAX_RELATIVE_ERROR);
+const near = (a: number, b: number, rel = 1e-9) => expect(Math.abs(a - b)).toBeLessThanOrEqual(rel * Math.abs(b));
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+const ms = (x: number) => bucketValue(bucketOf(x));
+/** 300 faults of 1,000: flagged against any baseline below a few per cent */
+const incident = { k: 300, n: 1000 };
+
+describe('rate baselines', () => {
+  it('pool the windows by requests: 0 of 100 and 20 of 900 is 20/1,000 = 2 %, not the mean of the rates (1.1 %)', () => {
+    const e = judgeRate('FAULT', incident, [{ k: 0, n: 100 }, { k: 20, n: 900 }], 'recent', D)!;
+    expect(e).toMatchObject({ baseline: 0.02, baselineWindows: 2 });
   });
 
-  it('pools by requests when windows differ in size', () => {
-    // 0 faults in 100 and 20 in 900: 20 / 1,000 = 2 %, where the mean of the rates would say 1.11 %
-    const b = learnBaseline([stats({ count: 100, fault: 0 }), stats({ count: 900, fault: 20 })]);
-    expect(b.faultRate).toBeCloseTo(0.02, 12);
-    expect(b.requests).toBe(1000);
+  it('leave out a past incident window (30 % faults) instead of learning that it is normal', () => {
+    const history: Count[] = [...Array.from({ length: 9 }, () => ({ k: 5, n: 1000 })), { k: 300, n: 1000 }];
+    // with it the baseline would be 345/10,000 = 3.45 %; without it, 45/9,000 = 0.5 %
+    const e = judgeRate('FAULT', incident, history, 'recent', D)!;
+    expect(e).toMatchObject({ baseline: 0.005, baselineWindows: 9, phi: 1 });
+    // so the same incident, happening again, is judged against 0.5 %
+    near(e.pValue, naiveUpperTail(300, 1000, 0.005), 1e-6);
   });
 
-  it('drops a past incident window (fault rate 30 %) instead of learning that it is normal', () => {
-    const history = normal();
-    history.splice(4, 0, stats({ count: 1000, fault: 300, throttle: 2, latencies: [[20, 850], [80, 150]], ownMs: 12 }));
-    const b = learnBaseline(history);
-    expect(b.windows).toBe(10);
-    expect(b.outlierWindows).toBe(1);
-    expect(b.requests).toBe(10_000);
-    expect(b.faultRate).toBeCloseTo(0.005, 12); // not 350 / 11,000 = 3.2 %
-    // so the same incident, happening again, is still an anomaly
-    const again = judgeNode(stats({ count: 1000, fault: 300 }), b, defaultDetectOptions);
-    expect(again.anomalies.map((e) => e.category)).toEqual(['FAULT']);
+  it('keep ordinary wobble: 4 to 9 faults per 1,000 are all normal (63/10,000)', () => {
+    const history = [4, 9, 5, 7, 6, 8, 5, 4, 9, 6].map((k) => ({ k, n: 1000 }));
+    expect(judgeRate('FAULT', incident, history, 'recent', D)).toMatchObject({ baseline: 0.0063, baselineWindows: 10 });
   });
 
-  it('drops a throttling window and a slow window too', () => {
-    const history = normal();
-    history.push(stats({ count: 1000, fault: 5, throttle: 250, latencies: [[20, 850], [80, 150]] }));
-    history.push(stats({ count: 1000, fault: 5, throttle: 2, latencies: [[400, 1000]] }));
-    const b = learnBaseline(history);
-    expect(b).toMatchObject({ windows: 10, outlierWindows: 2, requests: 10_000 });
-    expect(b.throttleRate).toBeCloseTo(0.002, 12);
-    expect(b.p90Ms).toBe(bucketValue(bucketOf(80)));
+  it('with fewer than 4 windows nothing is left out (too few to tell)', () => {
+    const history = [{ k: 5, n: 1000 }, { k: 5, n: 1000 }, { k: 300, n: 1000 }];
+    expect(judgeRate('FAULT', { k: 500, n: 1000 }, history, 'recent', D)).toMatchObject({ baseline: 0.103333, baselineWindows: 3 });
   });
 
-  it('keeps ordinary wobble: 4 to 9 faults per 1,000 are all normal', () => {
-    const wobbly = [4, 9, 5, 7, 6, 8, 5, 4, 9, 6].map((fault) => stats({ count: 1000, fault }));
-    const b = learnBaseline(wobbly);
-    expect(b.outlierWindows).toBe(0);
-    expect(b.faultRate).toBeCloseTo(63 / 10_000, 12);
+  it('ignore windows without traffic', () => {
+    const history: Count[] = [...Array.from({ length: 10 }, () => ({ k: 5, n: 1000 })), { k: 0, n: 0 }, { k: 0, n: 0 }];
+    expect(judgeRate('FAULT', incident, history, 'recent', D)).toMatchObject({ baseline: 0.005, baselineWindows: 10 });
   });
 
-  it('with fewer than 4 windows nothing is an outlier (too few to tell)', () => {
-    const b = learnBaseline([stats({ count: 1000, fault: 5 }), stats({ count: 1000, fault: 5 }), stats({ count: 1000, fault: 300 })]);
-    expect(b.outlierWindows).toBe(0);
-    expect(b.faultRate).toBeCloseTo(310 / 3000, 12);
+  it('carry their source into the evidence', () => {
+    const history = Array.from({ length: 10 }, () => ({ k: 5, n: 1000 }));
+    expect(judgeRate('FAULT', incident, history, 'daily', D)!.baselineSource).toBe('daily');
+    expect(judgeRate('FAULT', incident, history, 'recent', D)!.baselineSource).toBe('recent');
   });
+});
 
-  it('ignores windows without traffic', () => {
-    const history = normal();
-    history.splice(2, 0, emptyStats(), emptyStats());
-    history.push(emptyStats());
-    const b = learnBaseline(history);
-    expect(b).toMatchObject({ windows: 10, outlierWindows: 0, requests: 10_000 });
-    expect(b.faultRate).toBeCloseTo(0.005, 12);
+describe('latency baselines', () => {
+  const normal = () => hist([10, 100], [20, 11]);
+
+  it('leave out a past slow window: the history p90 stays the 10 ms bucket', () => {
+    // with the 111 requests at 100 ms pooled in, the p90 (rank 999 of 1,110) would be the 20 ms bucket
+    const history = [...Array.from({ length: 9 }, normal), hist([100, 111])];
+    const e = judgeShift('latencyMs', 'up', hist([10, 60], [30, 40]), history, 'daily', D)!;
+    expect(e).toMatchObject({ baseline: r3(ms(10)), baselineWindows: 9, baselineSource: 'daily', count: 40 });
+    // 99 of the 999 kept requests beyond the threshold: p0 = 99/1000
+    near(e.pValue, 2 * naiveUpperTail(40, 100, 0.099), 1e-8);
   });
+});
 
-  it('no traffic at all: an empty baseline (zero rates, no percentiles)', () => {
-    const b = learnBaseline([emptyStats(), emptyStats()]);
-    expect(b).toMatchObject({ windows: 0, outlierWindows: 0, requests: 0, faultRate: 0, throttleRate: 0, ownTimeMeanMs: 0 });
-    expect(b.p90Ms).toBeNaN();
-    expect(learnBaseline([]).windows).toBe(0);
-  });
-
-  it('tags the source: recent windows by default, the daily profile when asked, and the evidence carries it', () => {
-    expect(learnBaseline(normal()).source).toBe('recent');
-    const daily = learnBaseline(normal(), 'daily');
-    expect(daily.source).toBe('daily');
-    const [e] = judgeNode(stats({ count: 1000, fault: 300 }), daily, defaultDetectOptions).anomalies;
-    expect(e).toMatchObject({ baselineSource: 'daily', baselineWindows: 10 });
+describe('calls-per-request baselines', () => {
+  it('pool calls over caller requests: 100 of 100 and 300 of 100 → 2 per request', () => {
+    const history = [{ k: 100, n: 100 }, { k: 300, n: 100 }, { k: 200, n: 100 }, { k: 200, n: 100 }, { k: 0, n: 0 }];
+    const e = judgeCalls({ k: 800, n: 100 }, history, 'recent', D)!;
+    // residuals (−100, 100, 0, 0)/√200 → MAD 50/√200 → φ = (1.4826·50)²/200 = 27.476; 800/φ = 29.1 → 29 of μ/φ = 7.28
+    expect(e).toMatchObject({ baseline: 2, baselineWindows: 4, phi: 27.476 });
+    near(e.pValue, naivePoissonUpper(29, 200 / ((1.4826 * 50) ** 2 / 200)), 1e-8);
   });
 });

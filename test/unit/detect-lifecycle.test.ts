@@ -4,11 +4,11 @@ import type { Category } from '../../src/detect/detect.js';
 import type { Group } from '../../src/detect/root-cause.js';
 import { emptyLifecycle, flushLifecycle, stepLifecycle, type LifecycleOptions, type LifecycleState } from '../../src/insights/lifecycle.js';
 import { insightId, type InsightEvent } from '../../src/insights/model.js';
-import { fixture, id } from '../helpers/window-stats.js';
+import { graphOf, id } from '../helpers/window-stats.js';
 
 /**
  * The insight state machine, window by window, with hand-made groups: which window opens, updates
- * and closes an insight, and the times it carries.
+ * and closes an insight, the times and impact it carries, and how its root-cause candidates are ranked.
  */
 
 /** X-Ray's InsightId pattern. */
@@ -25,31 +25,42 @@ const PAY = id('AWS::EC2::Instance', 'PaymentService');
 
 /** Each window: 100 client requests at the gateway, `faults` of them faulted (passed up from OrderService). */
 function shopGraph(faults: number): Graph {
-  return fixture(
+  return graphOf(
     GW,
     [
-      { id: GW, normal: { count: 100 }, now: { count: 100, fault: faults, passedFault: faults } },
-      { id: ORDER, normal: { count: 100 }, now: { count: 100, fault: faults } },
-      { id: INV, normal: { count: 100 }, now: { count: 100 } },
-      { id: PAY, normal: { count: 80 }, now: { count: 80 } },
+      { id: GW, stats: { count: 100, fault: faults, passedFault: faults } },
+      { id: ORDER, stats: { count: 100, fault: faults } },
+      { id: INV, stats: { count: 100 } },
+      { id: PAY, stats: { count: 80 } },
     ],
     [
       { from: GW, to: ORDER },
       { from: ORDER, to: INV },
       { from: ORDER, to: PAY },
     ],
-  ).graph;
+  );
 }
 /** 2 client faults a window: too few for the impact to grow by the 10 faults an update needs within these tests */
 const graph = shopGraph(2);
 
-function group(source: string, members: string[] = [source], categories: Category[] = ['FAULT']): Group {
+interface GroupSpec {
+  categories?: Category[];
+  strong?: boolean;
+  /** candidate blame by node id @defaultValue 0.9 for the source, 0.1 for every other member */
+  scores?: Record<string, number>;
+  /** reason of every candidate @defaultValue `<id>: why` */
+  why?: string;
+}
+
+function group(source: string, members: string[] = [source], o: GroupSpec = {}): Group {
   const all = [...new Set([source, ...members])].sort();
+  const score = (m: string) => o.scores?.[m] ?? (m === source ? 0.9 : 0.1);
   return {
     source,
-    categories,
+    categories: o.categories ?? ['FAULT'],
     members: all,
-    candidates: [source, ...all.filter((m) => m !== source)].map((m, i) => ({ id: m, score: i === 0 ? 0.9 : 0.1, reason: `${m}: why` })),
+    candidates: all.map((m) => ({ id: m, score: score(m), reason: `${m}: ${o.why ?? 'why'}` })).sort((a, b) => b.score - a.score),
+    strong: o.strong ?? false,
   };
 }
 
@@ -108,9 +119,10 @@ describe('stepLifecycle: open', () => {
         { type: 'AWS::ApiGateway::Stage', name: 'api-gateway' },
         { type: 'AWS::ECS::Container', name: 'OrderService' },
       ],
+      // blame summed over the two windows: 0.9 + 0.9 and 0.1 + 0.1
       rootCauseCandidates: [
-        { service: { type: 'AWS::ECS::Container', name: 'OrderService' }, score: 0.9, reason: `${ORDER}: why` },
-        { service: { type: 'AWS::ApiGateway::Stage', name: 'api-gateway' }, score: 0.1, reason: `${GW}: why` },
+        { service: { type: 'AWS::ECS::Container', name: 'OrderService' }, score: 1.8, reason: `${ORDER}: why` },
+        { service: { type: 'AWS::ApiGateway::Stage', name: 'api-gateway' }, score: 0.2, reason: `${GW}: why` },
       ],
     });
     expect(e.insight.id).toMatch(INSIGHT_ID);
@@ -127,18 +139,111 @@ describe('stepLifecycle: open', () => {
     expect(e.insight.rootCauseServiceRequestImpactStatistics).toEqual({ faultCount: 4, okCount: 196, totalCount: 200 });
   });
 
-  it('the two windows may name the root cause differently if their services overlap', () => {
+  it('the two windows may name the root cause differently if their services overlap: the most blame over both wins', () => {
+    // gateway 0.9 then 0.1 (1.0) against OrderService 0.9 in the second window only
     const r = run([[group(GW, [GW])], orderFaults()]);
     expect(types(r.events)).toEqual(['insight.opened']);
     expect(r.events[0]!.insight.startTime).toBe(T0);
-    expect(r.events[0]!.insight.id).toBe(insightId('Default', ORDER, T0));
+    expect(r.events[0]!.insight.id).toBe(insightId('Default', GW, T0));
+    expect(r.events[0]!.insight.rootCauseCandidates.map((c) => [c.service.name, c.score])).toEqual([
+      ['api-gateway', 1],
+      ['OrderService', 0.9],
+    ]);
+    // OrderService with 1.5 in the second window: 1.5 against 1.0
+    const r2 = run([[group(GW, [GW])], [group(ORDER, [GW, ORDER], { scores: { [ORDER]: 1.5 } })]]);
+    expect(r2.events[0]!.insight.id).toBe(insightId('Default', ORDER, T0));
   });
 
   it('two unrelated groups open two insights', () => {
-    const both = () => [group(ORDER, [GW, ORDER]), group(INV, [INV], ['THROTTLE'])];
+    const both = () => [group(ORDER, [GW, ORDER]), group(INV, [INV], { categories: ['THROTTLE'] })];
     const r = run([both(), both()]);
     expect(types(r.events)).toEqual(['insight.opened', 'insight.opened']);
     expect(new Set(r.events.map((e) => e.insight.id)).size).toBe(2);
+  });
+});
+
+describe('stepLifecycle: strong groups', () => {
+  const strongOrder = () => [group(ORDER, [GW, ORDER], { strong: true })];
+
+  it('a strong group opens in its first window, starting there, with that window\'s impact only', () => {
+    const r = run([strongOrder()]);
+    expect(r.perWindow.map(types)).toEqual([['insight.opened']]);
+    const e = r.events[0]!;
+    expect(e.eventTime).toBe(T0 + W);
+    expect(e.insight).toMatchObject({
+      id: insightId('Default', ORDER, T0),
+      state: 'ACTIVE',
+      startTime: T0,
+      lastUpdateTime: T0 + W,
+      // one window: 100 client requests, 2 faulted; OrderService the same
+      clientRequestImpactStatistics: { faultCount: 2, okCount: 98, totalCount: 100 },
+      rootCauseServiceRequestImpactStatistics: { faultCount: 2, okCount: 98, totalCount: 100 },
+    });
+    expect(e.insight.rootCauseCandidates.map((c) => [c.service.name, c.score])).toEqual([
+      ['OrderService', 0.9],
+      ['api-gateway', 0.1],
+    ]);
+    expect(r.state.pending).toEqual([]);
+  });
+
+  it('a strong single window, then normal ones: opened, and closed after closeAfterWindows, ending where the window ended', () => {
+    const r = run([strongOrder(), null, null, null]);
+    expect(r.perWindow.map(types)).toEqual([['insight.opened'], [], [], ['insight.closed']]);
+    expect(r.perWindow[3]![0]!.insight).toMatchObject({ state: 'CLOSED', startTime: T0, endTime: T0 + W });
+  });
+
+  it('a strong window after a pending one opens the insight at the pending window, with both windows\' impact', () => {
+    const r = run([orderFaults(), strongOrder()]);
+    expect(r.perWindow.map(types)).toEqual([[], ['insight.opened']]);
+    expect(r.events[0]!.insight).toMatchObject({ startTime: T0, clientRequestImpactStatistics: { faultCount: 4, okCount: 196, totalCount: 200 } });
+  });
+
+  it('a non-strong group needs two consecutive windows: a blip opens nothing', () => {
+    expect(run([orderFaults(), null, null, null]).events).toEqual([]);
+    expect(types(run([orderFaults(), orderFaults()]).perWindow[1]!)).toEqual(['insight.opened']);
+  });
+});
+
+describe('stepLifecycle: root cause ranked by blame summed over the insight\'s windows', () => {
+  const members = [GW, ORDER, PAY];
+  const order = () => [group(ORDER, members, { scores: { [ORDER]: 0.9, [PAY]: 0.2, [GW]: 0.1 }, why: 'first' })];
+
+  it('a later window with another top candidate, but less blame, does not reorder them (and is no update)', () => {
+    // windows 0 and 1: OrderService 0.9, PaymentService 0.2, gateway 0.1; window 2: PaymentService on top with 0.6
+    const later = [group(PAY, members, { scores: { [PAY]: 0.6, [ORDER]: 0.3, [GW]: 0.1 }, why: 'later' })];
+    const r = run([order(), order(), later]);
+    expect(r.perWindow.map(types)).toEqual([[], ['insight.opened'], []]);
+    const ins = r.state.active[0]!.insight;
+    // OrderService 0.9 + 0.9 + 0.3 = 2.1; PaymentService 0.2 + 0.2 + 0.6 = 1.0; gateway 0.3
+    expect(ins.rootCauseCandidates.map((c) => [c.service.name, c.score])).toEqual([
+      ['OrderService', 2.1],
+      ['PaymentService', 1],
+      ['api-gateway', 0.3],
+    ]);
+    expect(ins.id).toBe(insightId('Default', ORDER, T0));
+    expect(ins.summary).toMatch(/^Fault anomaly rooted in OrderService/);
+    // each candidate carries its latest reason
+    expect(ins.rootCauseCandidates[0]!.reason).toBe(`${ORDER}: later`);
+  });
+
+  it('once its summed blame is the larger, the new top candidate is the root cause: an update', () => {
+    // window 2: PaymentService 0.2 + 0.2 + 1.6 = 2.0 against OrderService 0.9 + 0.9 + 0.1 = 1.9: it takes over
+    // window 3: 1.6 more → 3.6 against 2.0: still on top, nothing else changed, no event
+    const pay = () => [group(PAY, members, { scores: { [PAY]: 1.6, [ORDER]: 0.1, [GW]: 0.1 } })];
+    const r = run([order(), order(), pay(), pay()]);
+    expect(r.perWindow.map(types)).toEqual([[], ['insight.opened'], ['insight.updated'], []]);
+    expect(r.perWindow[2]![0]!.insight.rootCauseCandidates.map((c) => [c.service.name, c.score])).toEqual([
+      ['PaymentService', 2],
+      ['OrderService', 1.9],
+      ['api-gateway', 0.3],
+    ]);
+    expect(r.state.active[0]!.insight.rootCauseCandidates.map((c) => [c.service.name, c.score])).toEqual([
+      ['PaymentService', 3.6],
+      ['OrderService', 2],
+      ['api-gateway', 0.4],
+    ]);
+    // the insight keeps the id it opened with
+    expect(r.state.active[0]!.insight.id).toBe(insightId('Default', ORDER, T0));
   });
 });
 
@@ -186,7 +291,9 @@ describe('stepLifecycle: update and close', () => {
   });
 
   it('updates when the root cause or the categories change', () => {
-    const r = run([orderFaults(), orderFaults(), [group(PAY, [GW, ORDER, PAY])], [group(PAY, [GW, ORDER, PAY], ['FAULT', 'LATENCY'])]]);
+    // PaymentService takes over with 3.0 in window 2: 3.0 against OrderService's 0.9 + 0.9 + 0.1
+    const pay = (categories: Category[]) => [group(PAY, [GW, ORDER, PAY], { categories, scores: { [PAY]: 3 } })];
+    const r = run([orderFaults(), orderFaults(), pay(['FAULT']), pay(['FAULT', 'LATENCY'])]);
     expect(r.perWindow.map(types)).toEqual([[], ['insight.opened'], ['insight.updated'], ['insight.updated']]);
     expect(r.perWindow[2]![0]!.insight.rootCauseCandidates[0]!.service.name).toBe('PaymentService');
     expect(r.perWindow[3]![0]!.insight.categories).toEqual(['FAULT', 'LATENCY']);
