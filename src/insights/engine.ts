@@ -53,7 +53,7 @@ export class InsightEngine {
     const until = Math.min(w, next + ((opts.maxWindows ?? Infinity) - 1) * W);
     for (let x = next; x <= until; x += W) {
       const a = await this.detector.analyze(x);
-      const r = stepLifecycle(st, x, a.groups, a.graph, a.anomalous, this.opts);
+      const r = stepLifecycle(st, x, a.groups, a.graph, a.anomalous, this.opts, a.anomalousEdges);
       st = r.state;
       events.push(...r.events);
     }
