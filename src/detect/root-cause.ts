@@ -81,6 +81,8 @@ const strength = (e: Evidence) => Math.min(e.score, 20) / 20;
 
 interface Blame {
   score: number;
+  /** the part of the score from the node's own evidence (not handed down by its callers) */
+  self: number;
   why: Array<{ w: number; text: string }>;
 }
 
@@ -88,11 +90,12 @@ export function findRootCauses(g: Graph, nodes: readonly AnomalousNode[], edges:
   const byId = new Map(nodes.filter((a) => a.node.ref.type !== CLIENT_TYPE).map((a) => [a.id, a]));
   const edgeById = new Map(edges.map((e) => [e.id, e]));
   const blame = new Map<string, Blame>();
-  const give = (id: string, w: number, text: string) => {
+  const give = (id: string, w: number, text: string, self = true) => {
     if (!(w > 0) || g.nodes.get(id)?.ref.type === CLIENT_TYPE) return;
     let b = blame.get(id);
-    if (!b) blame.set(id, (b = { score: 0, why: [] }));
+    if (!b) blame.set(id, (b = { score: 0, self: 0, why: [] }));
     b.score += w;
+    if (self) b.self += w;
     b.why.push({ w, text });
   };
   const label = (id: string) => (g.nodes.get(id) ? labelOf(g.nodes.get(id)!) : id);
@@ -128,12 +131,12 @@ export function findRootCauses(g: Graph, nodes: readonly AnomalousNode[], edges:
         if (!faulty.length) give(a.id, s, `${d}: ${pct(own)} of its faults originated in its own code and no faulting callee explains them`);
         else {
           give(a.id, own * s, `${d}: ${pct(own)} of its faults originated in its own code`);
-          for (const c of faulty) give(c, ((1 - own) * s) / faulty.length, `faults passed up to ${label(a.id)} (${d})`);
+          for (const c of faulty) give(c, ((1 - own) * s) / faulty.length, `faults passed up to ${label(a.id)} (${d})`, false);
         }
       } else if (e.metric === 'throttleRate') {
         const throttling = callees.filter((c) => has(c, (x) => x.metric === 'throttleRate'));
         if (!throttling.length) give(a.id, s, `${d}: it throttles requests itself`);
-        else for (const c of throttling) give(c, s / throttling.length, `throttles seen by ${label(a.id)} (${d})`);
+        else for (const c of throttling) give(c, s / throttling.length, `throttles seen by ${label(a.id)} (${d})`, false);
       }
     }
   }
@@ -145,33 +148,97 @@ export function findRootCauses(g: Graph, nodes: readonly AnomalousNode[], edges:
         const inShare = gapShare(ed.to, 'in');
         const outShare = gapShare(ed.from, 'out');
         const sum = inShare + outShare || 1;
-        give(ed.to, (s * inShare) / sum, `${d}; ${pct(inShare)} of its tested callers see it`);
+        give(ed.to, (s * inShare) / sum, `${d}; ${pct(inShare)} of its tested callers see it`, false);
         give(ed.from, (s * outShare) / sum, `${d}; ${pct(outShare)} of its tested calls see it`);
       } else if (e.metric === 'callsPerRequest') give(ed.from, s, `${d}: where the requests' path changed`);
-      else give(ed.to, s, d);
+      else give(ed.to, s, d, false);
     }
   }
 
-  // groups: nodes with impact evidence and the ends of edges with impact evidence, connected through the
-  // graph; a node whose evidence only says where (own time, small shifts) joins the group it touches
+  // Groups, one per source, as independent incidents are: from every node and edge with impact
+  // evidence, follow its trouble down the graph, category by category (slower through slower callees and
+  // grown gaps, faults through faulting callees, throttles through throttling ones), to where it starts:
+  // a node with no troubled callee of that kind, or one that carries at least half of its own evidence
+  // as blame. Every node on the way is a member of the source's group.
   const notClient = (id: string) => g.nodes.get(id)?.ref.type !== CLIENT_TYPE;
-  const involved = new Set<string>([...byId.values()].filter((a) => a.evidence.some((e) => e.impact)).map((a) => a.id));
-  for (const ed of edges) if (ed.evidence.some((e) => e.impact)) for (const id of [ed.from, ed.to]) if (notClient(id)) involved.add(id);
-  for (const e of g.edges.values()) {
-    for (const [a, b] of [[e.from, e.to], [e.to, e.from]] as const) if (involved.has(a) && !involved.has(b) && byId.has(b)) involved.add(b);
+  const load = new Map<string, number>();
+  const carry = (id: string, e: Evidence) => load.set(id, (load.get(id) ?? 0) + strength(e));
+  for (const a of byId.values()) for (const e of a.evidence) carry(a.id, e);
+  for (const ed of edges) for (const e of ed.evidence) carry(ed.from, e);
+  const ownsItself = (id: string) => (blame.get(id)?.self ?? 0) >= 0.5 * (load.get(id) ?? Infinity);
+  const troubled = (id: string, cat: Category): string[] =>
+    outEdges(id)
+      .filter((e) => notClient(e.to) && e.to !== id)
+      .filter((e) => {
+        if (cat === 'LATENCY') return edgeHas(e.from + '>' + e.to, 'gapMs') || has(e.to, (x) => x.category === 'LATENCY');
+        if (cat === 'THROTTLE') return has(e.to, (x) => x.metric === 'throttleRate');
+        return has(e.to, (x) => x.metric === 'faultRate' || x.metric === 'throttleRate') && e.stats.fault + e.stats.throttle > 0;
+      })
+      .map((e) => e.to)
+      .sort();
+  const memo = new Map<string, Set<string>>();
+  const sourcesOf = (id: string, cat: Category, path: Set<string>): Set<string> => {
+    const key = `${cat}:${id}`;
+    const done = memo.get(key);
+    if (done) return done;
+    const out = new Set<string>();
+    const next = troubled(id, cat).filter((n) => !path.has(`${cat}:${n}`));
+    if (!next.length || ownsItself(id)) out.add(id);
+    path.add(key);
+    for (const n of next) for (const x of sourcesOf(n, cat, path)) out.add(x);
+    path.delete(key);
+    memo.set(key, out);
+    return out;
+  };
+  const groupsBySource = new Map<string, { members: Set<string>; evidence: Evidence[] }>();
+  const join = (source: string, members: Iterable<string>, evidence: readonly Evidence[]) => {
+    let grp = groupsBySource.get(source);
+    if (!grp) groupsBySource.set(source, (grp = { members: new Set([source]), evidence: [] }));
+    for (const m of members) if (notClient(m)) grp.members.add(m);
+    grp.evidence.push(...evidence);
+  };
+  const start = (id: string, evidence: readonly Evidence[], also: readonly string[]) => {
+    for (const cat of new Set(evidence.filter((e) => e.impact).map((e) => e.category))) {
+      const own = evidence.filter((e) => e.category === cat);
+      // a change of path starts at the caller that made it
+      const sources = own.some((e) => e.metric === 'callsPerRequest' || (e.metric === 'latencyMs' && e.direction === 'down')) ? new Set([id]) : sourcesOf(id, cat, new Set());
+      for (const src of sources) join(src, [id, ...also], own);
+    }
+  };
+  for (const a of byId.values()) if (notClient(a.id)) start(a.id, a.evidence, []);
+  for (const ed of edges) if (notClient(ed.from)) start(ed.from, ed.evidence, [ed.to]);
+  // the path from each member to its source belongs to the group too
+  for (const [key, sources] of memo) {
+    const id = key.slice(key.indexOf(':') + 1);
+    for (const src of sources) groupsBySource.get(src)?.members.add(id);
   }
-  const parent = new Map([...involved].map((id) => [id, id]));
-  const find = (x: string): string => (parent.get(x) === x ? x : find(parent.get(x)!));
-  for (const e of g.edges.values()) if (involved.has(e.from) && involved.has(e.to)) parent.set(find(e.from), find(e.to));
-  const comps = new Map<string, string[]>();
-  for (const id of [...involved].sort()) {
-    const r = find(id);
-    comps.set(r, [...(comps.get(r) ?? []), id]);
+  // a node whose evidence only says where (own time, small shifts) joins each group it touches
+  for (const grp of groupsBySource.values()) {
+    for (const e of g.edges.values()) {
+      for (const [a, b] of [[e.from, e.to], [e.to, e.from]] as const) {
+        const extra = byId.get(b);
+        if (grp.members.has(a) && extra && !grp.members.has(b) && !extra.evidence.some((x) => x.impact)) {
+          grp.members.add(b);
+          grp.evidence.push(...extra.evidence);
+        }
+      }
+    }
+  }
+  const comps = new Map<string, { members: string[]; evidence: Evidence[] }>();
+  for (const grp of groupsBySource.values()) {
+    const members = [...grp.members].sort();
+    // groups whose best candidate is the same node are one incident
+    const top = members.reduce((best, id) => ((blame.get(id)?.score ?? 0) > (blame.get(best)?.score ?? 0) || ((blame.get(id)?.score ?? 0) === (blame.get(best)?.score ?? 0) && id < best) ? id : best));
+    const c = comps.get(top);
+    if (!c) comps.set(top, { members, evidence: [...grp.evidence] });
+    else {
+      c.members = [...new Set([...c.members, ...members])].sort();
+      c.evidence.push(...grp.evidence);
+    }
   }
 
   const out: Group[] = [];
-  for (const members of comps.values()) {
-    const evidence = [...members.flatMap((id) => byId.get(id)?.evidence ?? []), ...edges.filter((e) => members.includes(e.from) || members.includes(e.to)).flatMap((e) => e.evidence)];
+  for (const { members, evidence } of comps.values()) {
     if (!evidence.some((e) => e.impact)) continue;
     const candidates = members
       .map((id) => {
