@@ -1,6 +1,6 @@
 import type { Histogram } from '../aggregate/histogram.js';
 import { scoreOf } from './binomial.js';
-import { binomialResidual, overdispersion, poissonResidual, quasiBinomialUpperTail, quasiPoissonTail } from './dispersion.js';
+import { binomialResidual, medianOf, overdispersion, poissonResidual, quasiBinomialUpperTail, quasiPoissonTail } from './dispersion.js';
 import type { DetectOptions } from './options.js';
 import { keepHistory, shiftTest, type ShiftTest } from './shift.js';
 
@@ -81,6 +81,21 @@ function keepRates(history: readonly Count[]): Count[] {
   const med = sorted[Math.floor(sorted.length / 2)]!;
   const sd = Math.max(1, 1.4826 * [...r.map((x) => Math.abs(x - med))].sort((a, b) => a - b)[Math.floor(r.length / 2)]!);
   return withTraffic.filter((_, i) => r[i]! <= med + 4 * sd);
+}
+
+/**
+ * History windows whose calls per request are far from the others, either way (a retry storm, an
+ * earlier outage), are left out: |residual − median| > 4 robust standard deviations (at least 1).
+ */
+function keepRatios(history: readonly Count[]): Count[] {
+  if (history.length < 4) return [...history];
+  const K = history.reduce((s, h) => s + h.k, 0);
+  const N = history.reduce((s, h) => s + h.n, 0);
+  if (!K || !N) return [...history];
+  const r = history.map((h) => poissonResidual(h.k, (K / N) * h.n));
+  const med = medianOf(r);
+  const sd = Math.max(1, 1.4826 * medianOf(r.map((x) => Math.abs(x - med))));
+  return history.filter((_, i) => Math.abs(r[i]! - med) <= 4 * sd);
 }
 
 /** A fault or throttle rate against its history: quasi-binomial, one-sided (up). */
@@ -182,7 +197,7 @@ export function judgeShift(metric: 'latencyMs' | 'ownTimeMs' | 'gapMs', directio
  */
 export function judgeCalls(now: Count, history: readonly Count[], source: Evidence['baselineSource'], o: DetectOptions): Evidence | undefined {
   if (now.n < o.minLatencySamples) return undefined;
-  const withTraffic = history.filter((h) => h.n > 0);
+  const withTraffic = keepRatios(history.filter((h) => h.n > 0));
   const K = withTraffic.reduce((s, h) => s + h.k, 0);
   const N = withTraffic.reduce((s, h) => s + h.n, 0);
   if (!N || !K) return undefined;

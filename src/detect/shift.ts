@@ -89,8 +89,9 @@ export function shiftTest(window: Histogram, history: readonly Histogram[], quan
   const N = total(pooled);
   if (n === 0 || N === 0) return undefined;
   const t = thresholdBucket(pooled, quantile);
-  // a share never seen in history is still not zero: one more request than history had
-  const p0 = Math.min(Math.max(countBeyond(pooled, t, direction), 1) / (N + 1), 1 - 1 / (N + 1));
+  // a share never seen in history is still not zero: one request in one more than history had
+  const beyond = countBeyond(pooled, t, direction);
+  const p0 = Math.min(beyond > 0 ? beyond / N : 1 / (N + 1), 1 - 1 / (N + 1));
   const phi = overdispersion(history.filter((h) => total(h) > 0).map((h) => binomialResidual(countBeyond(h, t, direction), total(h), p0)));
   const k = countBeyond(window, t, direction);
   const [thresholdMs] = quantiles(pooled, [quantile]);

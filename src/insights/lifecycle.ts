@@ -31,6 +31,8 @@ interface Pending {
   root?: RequestImpact;
   /** the first window's candidate blame */
   scores?: Record<string, number>;
+  /** the first window's requests of each member */
+  nodes?: Record<string, RequestImpact>;
 }
 
 interface Tracked {
@@ -45,6 +47,8 @@ interface Tracked {
   scores?: Record<string, number>;
   /** each candidate's latest reason */
   reasons?: Record<string, string>;
+  /** requests of each member over the insight's anomalous windows: the root cause's, whichever it is */
+  nodes?: Record<string, RequestImpact>;
 }
 
 export interface LifecycleState {
@@ -65,16 +69,27 @@ function overlaps(a: readonly string[], b: readonly string[]): boolean {
   return b.some((x) => s.has(x));
 }
 
-/** Impact of one window: client requests entering at the group's entry services, and the root cause's requests. */
-function windowImpact(g: Graph, grp: Group): { client: RequestImpact; root: RequestImpact } {
+/** Impact of one window: client requests entering at the group's entry services, and each member's requests. */
+function windowImpact(g: Graph, grp: Group): { client: RequestImpact; root: RequestImpact; nodes: Record<string, RequestImpact> } {
   const members = new Set(grp.members);
   let client = zero();
   for (const e of g.edges.values()) {
     if (parseNodeId(e.from).type !== CLIENT_TYPE || !members.has(e.to)) continue;
     client = add(client, { faultCount: e.stats.fault, okCount: e.stats.ok, totalCount: e.stats.count });
   }
-  const r = g.nodes.get(grp.source)?.stats;
-  return { client, root: r ? { faultCount: r.fault, okCount: r.ok, totalCount: r.count } : zero() };
+  const nodes: Record<string, RequestImpact> = {};
+  for (const id of grp.members) {
+    const r = g.nodes.get(id)?.stats;
+    if (r) nodes[id] = { faultCount: r.fault, okCount: r.ok, totalCount: r.count };
+  }
+  return { client, root: nodes[grp.source] ?? zero(), nodes };
+}
+
+/** Adds a window's per-member requests to those of the windows before (a copy). */
+function addNodes(into: Record<string, RequestImpact> | undefined, w: Record<string, RequestImpact>): Record<string, RequestImpact> {
+  const out = { ...(into ?? {}) };
+  for (const [id, r] of Object.entries(w)) out[id] = add(out[id] ?? zero(), r);
+  return out;
 }
 
 function summarize(grp: Group, root: string, impact: RequestImpact): string {
@@ -159,12 +174,13 @@ export function stepLifecycle(
       const rootChanged = hit.source !== source;
       const catsChanged = grp.categories.some((c) => !ins.categories.includes(c));
       hit.source = source;
+      hit.nodes = addNodes(hit.nodes, impact.nodes);
       hit.members = [...new Set([...hit.members, ...grp.members])].sort();
       hit.lastAnomalousWindow = w;
       hit.normalStreak = 0;
       ins.categories = [...new Set([...ins.categories, ...grp.categories])].sort();
       ins.clientRequestImpactStatistics = add(ins.clientRequestImpactStatistics, impact.client);
-      ins.rootCauseServiceRequestImpactStatistics = rootChanged ? impact.root : add(ins.rootCauseServiceRequestImpactStatistics, impact.root);
+      ins.rootCauseServiceRequestImpactStatistics = hit.nodes[source] ?? (rootChanged ? zero() : add(ins.rootCauseServiceRequestImpactStatistics, impact.root));
       ins.rootCauseCandidates = candidates;
       ins.impactedServices = hit.members.map(ref);
       ins.topAnomalousServices = topAnomalous(grp, byId);
@@ -180,7 +196,7 @@ export function stepLifecycle(
     }
     const found = state.pending.find((p) => p.lastWindow === w - W && (p.source === grp.source || overlaps(p.members, grp.members)));
     if (!found && !grp.strong) {
-      nextPending.push({ source: grp.source, members: grp.members, firstWindow: w, lastWindow: w, client: impact.client, root: impact.root, scores: addScores({}, grp.candidates) });
+      nextPending.push({ source: grp.source, members: grp.members, firstWindow: w, lastWindow: w, client: impact.client, root: impact.root, scores: addScores({}, grp.candidates), nodes: impact.nodes });
       continue;
     }
     // overwhelming evidence opens at once, as if the window before had been its first
@@ -189,11 +205,12 @@ export function stepLifecycle(
     const members = [...new Set([...prev.members, ...grp.members])].sort();
     // the insight starts at the first window, so its impact does too
     const client = found ? add(prev.client ?? zero(), impact.client) : impact.client;
-    const root = found && prev.source === grp.source ? add(prev.root ?? zero(), impact.root) : impact.root;
     const scores = addScores({ ...(prev.scores ?? {}) }, grp.candidates);
     const reasons = reasonsOf(grp.candidates);
     const candidates = ranked(scores, reasons);
     const source = topOf(scores);
+    const nodes = addNodes(found ? prev.nodes : undefined, impact.nodes);
+    const root = nodes[source] ?? (found && prev.source === grp.source ? add(prev.root ?? zero(), impact.root) : impact.root);
     const insight: Insight = {
       id: insightId(o.groupName, source, startTime),
       groupName: o.groupName,
@@ -210,7 +227,7 @@ export function stepLifecycle(
       evidence: evidenceOf(w, W, grp, byId, anomalousEdges),
       lastUpdateTime: eventTime,
     };
-    const t: Tracked = { insight, source, members, lastAnomalousWindow: w, normalStreak: 0, reportedClientFaults: client.faultCount, scores, reasons };
+    const t: Tracked = { insight, source, members, lastAnomalousWindow: w, normalStreak: 0, reportedClientFaults: client.faultCount, scores, reasons, nodes };
     active.push(t);
     matched.add(t);
     events.push({ type: 'insight.opened', eventTime, insight: { ...insight } });
