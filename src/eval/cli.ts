@@ -15,10 +15,11 @@ import { runEval, type EvalCase } from './run.js';
 const REDIS_PROBE_TIMEOUT_MS = 5000;
 
 /**
- * Defaults measured on the 2-core machine with the Nezha dev set (15 cases, 476k documents; other work
- * sharing the cores): two cases at once, each aggregating in this process, 38 s; one at a time 43 s;
- * three or four at once 47 s. Worker processes cost more than they give back here (2 jobs × 1 worker
- * 57 s, 1 × 1 65 s, 1 × 2 108 s). Every setting gave the same table: replay is deterministic.
+ * Defaults measured on the 2-core machine with the Nezha dev set (15 cases, 476k documents) while other
+ * work shared the cores (load 3–5): two cases at once, each aggregating in this process, 38 s; one at a
+ * time 43 s; three or four at once 47 s. Worker processes cost more than they give back here (2 jobs ×
+ * 1 worker 57 s, 1 × 1 65 s, 1 × 2 108 s). Under heavier load one and two cases at once were within the
+ * noise of each other. Every setting gave the same table: replay is deterministic.
  */
 export const EVAL_DEFAULTS = Object.freeze({ jobs: 2, workers: 0 });
 
