@@ -23,10 +23,27 @@ import { windowOf } from './keys.js';
  * faults and throttles (`c2`, `f2`, `t2`): whether a rise in a rate fills the window or is a blip
  * inside it.
  *
+ * And, for segments that name their operation (`SlimDoc.u`: method and URL path), per operation: its
+ * requests and their response times on the node (`@<op>|c`, `@<op>|<bucket>`, in buckets eight times
+ * coarser than the node's own, ±9 %, to keep a window small), and on each call edge the calls those
+ * requests made (`@<op>|c`): latency and call structure judged per operation, so that a shift in the
+ * mix is not an incident.
+ *
  * Separate from fold() so that the counting rules stay as they are; it counts exactly the segments fold()
  * counts (owned, once per batch), and its fields are applied with the same script.
  */
-export const TIMING_FIELDS = { ownBucketPrefix: 'o', gapBucketPrefix: 'g', lateCount: 'c2', lateFault: 'f2', lateThrottle: 't2' } as const;
+export const TIMING_FIELDS = { ownBucketPrefix: 'o', gapBucketPrefix: 'g', lateCount: 'c2', lateFault: 'f2', lateThrottle: 't2', operationPrefix: '@', operationCount: 'c' } as const;
+
+/** Field of an operation's counter or bucket: `@<op>|<part>` (operation.ts keeps '|' out of names). */
+export function operationField(op: string, part: string): string {
+  return `${TIMING_FIELDS.operationPrefix}${op}|${part}`;
+}
+
+/** A latency's bucket, eight times coarser than the histogram's (named by the scale-5 bucket at its middle). */
+export function coarseBucket(seconds: number): string {
+  const i = bucketIndex(seconds * 1000);
+  return bucketName(i === -Infinity ? i : Math.floor(i / 8) * 8 + 4);
+}
 
 interface Call {
   call: SlimEntity;
@@ -110,6 +127,11 @@ export function foldTiming(segments: readonly SlimDoc[], owned: ReadonlySet<stri
     outermostCalls(seg, true, calls);
     add(node, TIMING_FIELDS.ownBucketPrefix, seg.e - seg.s - (calls.length ? unionLength(calls, seg.s, seg.e) : 0));
     late(node, seg, w, windowSeconds);
+    const op = seg.u;
+    if (op !== undefined) {
+      inc(node, operationField(op, TIMING_FIELDS.operationCount));
+      inc(node, operationField(op, coarseBucket(seg.e - seg.s)));
+    }
     if (!seg.p) {
       const client = delta!.edges.get(edgeId(nodeId(CLIENT_TYPE, seg.n), from));
       if (client) late(client, seg, w, windowSeconds);
@@ -122,6 +144,7 @@ export function foldTiming(segments: readonly SlimDoc[], owned: ReadonlySet<stri
       const fields = deltas.get(cw)?.edges.get(edge);
       if (!fields) continue;
       late(fields, call, cw, windowSeconds);
+      if (op !== undefined) inc(fields, operationField(op, TIMING_FIELDS.operationCount));
       if (wrapped) add(fields, TIMING_FIELDS.gapBucketPrefix, Math.max(0, view.e - view.s - (call.e - call.s)));
       else if (call.tr) open.set(`${seg.t}/${call.i}`, { edge, window: cw, seconds: view.e - view.s });
     }

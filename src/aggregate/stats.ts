@@ -22,6 +22,11 @@ export interface Stats {
   ownHistogram: Histogram;
   /** caller's view of a call minus the callee's (edges; see fold-timing.ts) */
   gapHistogram: Histogram;
+  /**
+   * Per operation (fold-timing.ts): on a node its requests and their response times (coarse buckets);
+   * on an edge the calls made by requests of that operation (histogram empty).
+   */
+  operations: Map<string, { count: number; histogram: Histogram }>;
   /** requests that started in the second half of the window, and their faults and throttles */
   lateCount: number;
   lateFault: number;
@@ -29,7 +34,7 @@ export interface Stats {
 }
 
 export function emptyStats(): Stats {
-  return { count: 0, ok: 0, error: 0, throttle: 0, fault: 0, latencySeconds: 0, ownFault: 0, passedFault: 0, ownTimeSeconds: 0, histogram: new Map(), ownHistogram: new Map(), gapHistogram: new Map(), lateCount: 0, lateFault: 0, lateThrottle: 0 };
+  return { count: 0, ok: 0, error: 0, throttle: 0, fault: 0, latencySeconds: 0, ownFault: 0, passedFault: 0, ownTimeSeconds: 0, histogram: new Map(), ownHistogram: new Map(), gapHistogram: new Map(), operations: new Map(), lateCount: 0, lateFault: 0, lateThrottle: 0 };
 }
 
 /** Reads a stats hash as stored by the apply script. */
@@ -51,10 +56,23 @@ export function statsFromHash(h: Record<string, string>): Stats {
     else if (k === T.lateCount) s.lateCount = n;
     else if (k === T.lateFault) s.lateFault = n;
     else if (k === T.lateThrottle) s.lateThrottle = n;
+    else if (k[0] === T.operationPrefix) {
+      const bar = k.lastIndexOf('|');
+      const op = operation(s, k.slice(1, bar));
+      const part = k.slice(bar + 1);
+      if (part === T.operationCount) op.count += n;
+      else addTo(op.histogram, part, n);
+    }
     // after the exact names: 'ok', 'of' and 'ot' start with the own-time prefix too
     else if (k.length > 1 && k[0] === T.ownBucketPrefix) addTo(s.ownHistogram, k.slice(1), n);
   }
   return s;
+}
+
+function operation(s: Stats, op: string): { count: number; histogram: Histogram } {
+  let o = s.operations.get(op);
+  if (!o) s.operations.set(op, (o = { count: 0, histogram: new Map() }));
+  return o;
 }
 
 export function mergeStats(into: Stats, s: Stats): Stats {
@@ -73,6 +91,11 @@ export function mergeStats(into: Stats, s: Stats): Stats {
   for (const [b, n] of s.histogram) addTo(into.histogram, b, n);
   for (const [b, n] of s.ownHistogram) addTo(into.ownHistogram, b, n);
   for (const [b, n] of s.gapHistogram) addTo(into.gapHistogram, b, n);
+  for (const [op, x] of s.operations) {
+    const o = operation(into, op);
+    o.count += x.count;
+    for (const [b, n] of x.histogram) addTo(o.histogram, b, n);
+  }
   return into;
 }
 

@@ -41,6 +41,8 @@ export interface Evidence {
   /** history windows the baseline was learned from */
   baselineWindows: number;
   baselineSource: 'recent' | 'daily';
+  /** the operation (method and URL path) the evidence is about, when it is about one */
+  operation?: string;
   /**
    * The change is felt by the node's callers or clients (response time, faults, throttles, the calls
    * requests make, the time calls take): such evidence can open an insight. Own time, and changes too

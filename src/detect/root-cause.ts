@@ -60,6 +60,7 @@ export const labelOf = (n: GraphNode) => (n.ref.type ? `${n.ref.name} (${n.ref.t
 /** How a piece of evidence reads in a sentence. */
 export function describe(e: Evidence, where = ''): string {
   const n = `n = ${e.sampleSize}, p = ${e.pValue.toExponential(1)}`;
+  if (e.operation !== undefined) where = `${where}${e.operation}: `;
   switch (e.metric) {
     case 'faultRate':
     case 'throttleRate':

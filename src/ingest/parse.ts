@@ -1,3 +1,4 @@
+import { operationOf } from './operation.js';
 import { independentSubsegmentSchema, segmentSchema, type IndependentSubsegmentDoc, type SegmentDoc, type SubsegmentDoc } from '../xray/segment-schema.js';
 import { certainlyValidIndependentSubsegment, certainlyValidSegment } from '../xray/fast-check.js';
 import { FLAG_ERROR, FLAG_FAULT, FLAG_THROTTLE, type SlimDoc, type SlimEntity } from './record.js';
@@ -189,6 +190,8 @@ function parseObject(value: unknown, opts: ParseOptions, rawId: () => string | u
   } else {
     const origin = (doc as { origin?: string }).origin;
     if (origin) out.ty = origin;
+    const op = operationOf(doc.http);
+    if (op) out.u = op;
     const c = slimChildren(doc.subsegments, inProgress);
     if (c) out.c = c;
   }

@@ -35,6 +35,8 @@ export interface SlimDoc extends SlimEntity {
   t: string;
   /** parent_id: the caller's subsegment for a segment; the parent (sub)segment for a subsegment */
   p?: string;
+  /** the operation a segment served (operation.ts): method and normalized URL path */
+  u?: string;
 }
 
 export const FLAG_ERROR = 1;
@@ -63,6 +65,7 @@ export const slimDocSchema: z.ZodType<SlimDoc> = z.object({
   k: z.enum(['s', 'x']),
   t: z.string().min(1).max(64),
   p: z.string().max(64).optional(),
+  u: z.string().max(120).optional(),
 }) as z.ZodType<SlimDoc>;
 
 /** Payload of one ingest job. `id` is stable across retries: it keys the exactly-once markers. */
@@ -108,7 +111,7 @@ const isEntity = (e: unknown, depth: number): boolean => {
 const isDoc = (doc: unknown): boolean => {
   if (!isEntity(doc, 0)) return false;
   const x = doc as Record<string, unknown>;
-  return (x.k === 's' || x.k === 'x') && typeof x.t === 'string' && x.t.length >= 1 && x.t.length <= 64 && (x.p === undefined || (typeof x.p === 'string' && x.p.length <= 64));
+  return (x.k === 's' || x.k === 'x') && typeof x.t === 'string' && x.t.length >= 1 && x.t.length <= 64 && (x.p === undefined || (typeof x.p === 'string' && x.p.length <= 64)) && (x.u === undefined || (typeof x.u === 'string' && x.u.length <= 120));
 };
 
 /**
