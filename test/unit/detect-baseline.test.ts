@@ -61,8 +61,8 @@ describe('latency baselines', () => {
     const history = [...Array.from({ length: 9 }, normal), hist([100, 111])];
     const e = judgeShift('latencyMs', 'up', hist([10, 60], [30, 40]), history, 'daily', D)!;
     expect(e).toMatchObject({ baseline: r3(ms(10)), baselineWindows: 9, baselineSource: 'daily', count: 40 });
-    // 99 of the 999 kept requests beyond the threshold: p0 = 99/1000
-    near(e.pValue, 2 * naiveUpperTail(40, 100, 0.099), 1e-8);
+    // 99 of the 999 kept requests beyond the threshold: p0 = 99/999 = 11/111
+    near(e.pValue, 2 * naiveUpperTail(40, 100, 99 / 999), 1e-8);
   });
 });
 
@@ -70,7 +70,8 @@ describe('calls-per-request baselines', () => {
   it('pool calls over caller requests: 100 of 100 and 300 of 100 → 2 per request', () => {
     const history = [{ k: 100, n: 100 }, { k: 300, n: 100 }, { k: 200, n: 100 }, { k: 200, n: 100 }, { k: 0, n: 0 }];
     const e = judgeCalls({ k: 800, n: 100 }, history, 'recent', D)!;
-    // residuals (−100, 100, 0, 0)/√200 → MAD 50/√200 → φ = (1.4826·50)²/200 = 27.476; 800/φ = 29.1 → 29 of μ/φ = 7.28
+    // residuals (−100, 100, 0, 0)/√200 → MAD 50/√200 → φ = (1.4826·50)²/200 = 27.476; 800/φ = 29.1 → 29 of μ/φ = 7.28.
+    // None is left out: each residual is within 4·1.4826·50/√200 = 21 of the median 0
     expect(e).toMatchObject({ baseline: 2, baselineWindows: 4, phi: 27.476 });
     near(e.pValue, naivePoissonUpper(29, 200 / ((1.4826 * 50) ** 2 / 200)), 1e-8);
   });

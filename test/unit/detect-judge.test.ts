@@ -153,15 +153,15 @@ describe('judgeRate: strong only when both halves of the window have an excess o
 
 describe('judgeShift: latency, own time and gaps against the history', () => {
   // 9 history windows of 111 requests: 100 at 10 ms, 11 at 20 ms → pooled 900 at 10 ms, 99 at 20 ms.
-  // p50 (rank 500) and p90 (rank 900) are both the 10 ms bucket; 99 beyond it: p0 = 99/1000 = 0.099; φ = 1
+  // p50 (rank 500) and p90 (rank 900) are both the 10 ms bucket; 99 of the 999 beyond it: p0 = 99/999 = 11/111 ≈ 0.0991; φ = 1
   const history = Array.from({ length: 9 }, () => hist([10, 100], [20, 11]));
-  const p0 = 0.099;
+  const p0 = 99 / 999;
   const judge = (metric: 'latencyMs' | 'ownTimeMs' | 'gapMs', now: Histogram, o = D) => judgeShift(metric, 'up', now, history, 'recent', o);
 
   it('40 of 100 requests at 30 ms: the p90 test (3× the history p90) is reported, p doubled for the two looks', () => {
     const e = judge('latencyMs', hist([10, 60], [30, 40]))!;
     // the p50 test has the same count and p-value but the window median is still 10 ms: the p90 one matters
-    near(e.pValue, 2 * naiveUpperTail(40, 100, p0), 1e-8); // 2 × 2.1e-15
+    near(e.pValue, 2 * naiveUpperTail(40, 100, p0), 1e-8); // 2 × 2.2e-15
     expect(e).toMatchObject({
       category: 'LATENCY',
       metric: 'latencyMs',
@@ -169,11 +169,11 @@ describe('judgeShift: latency, own time and gaps against the history', () => {
       observed: r3(ms(30)),
       baseline: r3(ms(10)),
       expected: { low: 0, high: r3(ms(10) * 1.5) },
-      test: `quasi-binomial sign test on requests above the history p90 (${r3(ms(10))} ms): P(X ≥ 40 | n = 100, p = 0.099, φ = 1) × 2`,
+      test: `quasi-binomial sign test on requests above the history p90 (${r3(ms(10))} ms): P(X ≥ 40 | n = 100, p = 0.0991, φ = 1) × 2`,
       sampleSize: 100,
       count: 40,
       phi: 1,
-      share: 0.334, // (0.4 − 0.099) / 0.901
+      share: 0.334, // (0.4 − 11/111) / (100/111) = (44.4 − 11)/100
       baselineWindows: 9,
       impact: true,
       strong: false, // p < alphaStrong but only a third of the window changed
@@ -207,12 +207,12 @@ describe('judgeShift: latency, own time and gaps against the history', () => {
     expect(judgeShift('latencyMs', 'up', hist([0.5, 100]), fast, 'recent', withDefaults({ minLatencyDeltaMs: 0.1 }))).toMatchObject({ impact: true });
   });
 
-  it('the two looks cost a factor 2: 23 of 100 beyond is 9.8e-5 alone, 2.0e-4 doubled: not flagged; 24 is', () => {
+  it('the two looks cost a factor 2: 23 of 100 beyond is 9.96e-5 alone, 2.0e-4 doubled: not flagged; 24 is', () => {
     expect(naiveUpperTail(23, 100, p0)).toBeLessThan(D.alpha);
     expect(2 * naiveUpperTail(23, 100, p0)).toBeGreaterThan(D.alpha);
     expect(judge('latencyMs', hist([10, 77], [30, 23]))).toBeUndefined();
     const e = judge('latencyMs', hist([10, 76], [30, 24]))!;
-    near(e.pValue, 2 * naiveUpperTail(24, 100, p0), 1e-8); // 6.7e-5
+    near(e.pValue, 2 * naiveUpperTail(24, 100, p0), 1e-8); // 6.9e-5
   });
 
   it('fewer requests than minLatencySamples: undefined, however slow', () => {
@@ -229,32 +229,33 @@ describe('judgeShift: latency, own time and gaps against the history', () => {
 
 describe('judgeShift: which of the two looks is reported', () => {
   // 9 windows of 111: 60 at 10 ms, 40 at 20 ms, 11 at 40 ms → pooled 540 / 360 / 99.
-  // p50 (rank 500) is the 10 ms bucket, 459 beyond it: p0 = 0.459; p90 (rank 900) the 20 ms bucket, p0 = 0.099
+  // p50 (rank 500) is the 10 ms bucket, 459 of 999 beyond it: p0 = 459/999 = 17/37; p90 (rank 900) the 20 ms
+  // bucket, 99 of 999 beyond it: p0 = 11/111
   const history = Array.from({ length: 9 }, () => hist([10, 60], [20, 40], [40, 11]));
 
   it('a shift large enough to matter wins over a more significant one that is not', () => {
-    // 70 at 14 ms, 30 at 40 ms: the p50 look sees all 100 beyond 10 ms (p = 2·0.459^100), but the median
+    // 70 at 14 ms, 30 at 40 ms: the p50 look sees all 100 beyond 10 ms (p = 2·(17/37)^100), but the median
     // is 14 ms (< 1.5×); the p90 look sees 30 beyond 20 ms and a p90 of 40 ms (2×): it is reported
     const e = judgeShift('latencyMs', 'up', hist([14, 70], [40, 30]), history, 'recent', D)!;
     expect(e).toMatchObject({ count: 30, baseline: r3(ms(20)), observed: r3(ms(40)), impact: true });
-    near(e.pValue, 2 * naiveUpperTail(30, 100, 0.099), 1e-8);
+    near(e.pValue, 2 * naiveUpperTail(30, 100, 99 / 999), 1e-8);
   });
 
   it('when neither matters, the more significant one is reported (without impact)', () => {
     const e = judgeShift('latencyMs', 'up', hist([14, 100]), history, 'recent', D)!;
     expect(e).toMatchObject({ count: 100, baseline: r3(ms(10)), observed: r3(ms(14)), impact: false });
-    near(e.pValue, 2 * 0.459 ** 100, 1e-8);
+    near(e.pValue, 2 * (459 / 999) ** 100, 1e-8);
   });
 });
 
 describe('judgeShift: down (requests that end early)', () => {
   // 9 windows of 111: 11 at 5 ms, 100 at 10 ms → pooled 99 at 5 ms, 900 at 10 ms; p50 and p10 (rank 100)
-  // are both the 10 ms bucket; 99 below it: p0 = 0.099
+  // are both the 10 ms bucket; 99 of the 999 below it: p0 = 99/999 = 11/111
   const history = Array.from({ length: 9 }, () => hist([5, 11], [10, 100]));
 
   it('60 of 100 requests at 2 ms: a FAULT-category latency drop, below the history p50', () => {
     const e = judgeShift('latencyMs', 'down', hist([2, 60], [10, 40]), history, 'recent', D)!;
-    near(e.pValue, 2 * naiveUpperTail(60, 100, 0.099), 1e-8);
+    near(e.pValue, 2 * naiveUpperTail(60, 100, 99 / 999), 1e-8);
     expect(e).toMatchObject({
       category: 'FAULT',
       metric: 'latencyMs',
@@ -263,7 +264,7 @@ describe('judgeShift: down (requests that end early)', () => {
       baseline: r3(ms(10)),
       expected: { low: r3(ms(10) / 1.5), high: Infinity },
       count: 60,
-      share: 0.556, // (0.6 − 0.099) / 0.901
+      share: 0.556, // (0.6 − 11/111) / (100/111) = (66.6 − 11)/100
       impact: true,
       strong: true,
     });
@@ -365,5 +366,22 @@ describe('judgeCalls: calls per caller request, quasi-Poisson both ways', () => 
     const e = judgeCalls({ k: 800, n: 100 }, wild, 'recent', D)!;
     expect(e).toMatchObject({ phi: 27.476, baseline: 2, observed: 8, baselineWindows: 8 });
     near(e.pValue, naivePoissonUpper(29, 200 / phi), 1e-8);
+  });
+
+  it('a past retry storm is left out of the baseline: after 5 storm windows among 55 normal ones, a normal window is not flagged', () => {
+    // 55 windows of 100 calls per 100 requests, 5 of 1,000 per 100 (a retry storm)
+    const history = [...windows(55, { k: 100, n: 100 }), ...windows(5, { k: 1000, n: 100 })];
+    // pooled over all 60: r = (55·100 + 5·1,000)/6,000 = 1.75 per request, μ = 175 per window; residuals
+    // (100 − 175)/√175 = −5.67 (55 of them) and (1,000 − 175)/√175 = 62.4 (5): the median is −5.67, the
+    // MAD 0 → sd 1, and the storm windows are 68 sd away (> 4): left out; the 55 kept give r = 1, φ = 1
+    expect([(55 * 100 + 5 * 1000) / 6000, r3((100 - 175) / Math.sqrt(175)), r3((1000 - 175) / Math.sqrt(175))]).toEqual([1.75, -5.669, 62.364]);
+    // 100 calls from 100 requests is exactly the usual 1 per request: nothing to report
+    expect(judgeCalls({ k: 100, n: 100 }, history, 'recent', D)).toBeUndefined();
+    // with the storm learned as normal, μ would be 175 and 100 calls a drop to 0.57×: P(X ≤ 100 | 175) < α
+    expect(naivePoissonLower(100, 175)).toBeLessThan(D.alpha);
+    // the baseline really is the 55 normal windows: 200 calls (2×) is judged against μ = 100
+    const e = judgeCalls({ k: 200, n: 100 }, history, 'recent', D)!;
+    expect(e).toMatchObject({ direction: 'up', baseline: 1, baselineWindows: 55, phi: 1, observed: 2 });
+    near(e.pValue, naivePoissonUpper(200, 100), 1e-8);
   });
 });

@@ -4,7 +4,7 @@ import type { Category } from '../../src/detect/detect.js';
 import type { Group } from '../../src/detect/root-cause.js';
 import { emptyLifecycle, flushLifecycle, stepLifecycle, type LifecycleOptions, type LifecycleState } from '../../src/insights/lifecycle.js';
 import { insightId, type InsightEvent } from '../../src/insights/model.js';
-import { graphOf, id } from '../helpers/window-stats.js';
+import { graphOf, id, type StatsSpec } from '../helpers/window-stats.js';
 
 /**
  * The insight state machine, window by window, with hand-made groups: which window opens, updates
@@ -43,6 +43,24 @@ function shopGraph(faults: number): Graph {
 /** 2 client faults a window: too few for the impact to grow by the 10 faults an update needs within these tests */
 const graph = shopGraph(2);
 
+/** The same services with OrderService's and PaymentService's requests given; the client side stays at 2 faults of 100. */
+function countsGraph(order: StatsSpec, pay: StatsSpec): Graph {
+  return graphOf(
+    GW,
+    [
+      { id: GW, stats: { count: 100, fault: 2, passedFault: 2 } },
+      { id: ORDER, stats: order },
+      { id: INV, stats: { count: 100 } },
+      { id: PAY, stats: pay },
+    ],
+    [
+      { from: GW, to: ORDER },
+      { from: ORDER, to: INV },
+      { from: ORDER, to: PAY },
+    ],
+  );
+}
+
 interface GroupSpec {
   categories?: Category[];
   strong?: boolean;
@@ -67,12 +85,12 @@ function group(source: string, members: string[] = [source], o: GroupSpec = {}):
 /** What each window looks like: `null` for a normal window, else its groups. */
 type Window = Group[] | null;
 
-/** Steps through the windows from T0; returns the events of each step and the last state. */
-function run(windows: Window[], o: LifecycleOptions = O, g: Graph = graph): { perWindow: InsightEvent[][]; events: InsightEvent[]; state: LifecycleState } {
+/** Steps through the windows from T0 (over one graph, or one graph a window); returns the events of each step and the last state. */
+function run(windows: Window[], o: LifecycleOptions = O, g: Graph | readonly Graph[] = graph): { perWindow: InsightEvent[][]; events: InsightEvent[]; state: LifecycleState } {
   let state = emptyLifecycle();
   const perWindow: InsightEvent[][] = [];
   windows.forEach((groups, i) => {
-    const r = stepLifecycle(state, T0 + i * W, groups ?? [], g, [], o);
+    const r = stepLifecycle(state, T0 + i * W, groups ?? [], Array.isArray(g) ? g[i]! : (g as Graph), [], o);
     state = r.state;
     perWindow.push(r.events);
   });
@@ -244,6 +262,46 @@ describe('stepLifecycle: root cause ranked by blame summed over the insight\'s w
     ]);
     // the insight keeps the id it opened with
     expect(r.state.active[0]!.insight.id).toBe(insightId('Default', ORDER, T0));
+  });
+});
+
+describe('stepLifecycle: the root cause\'s request impact is its own requests over all the insight\'s windows', () => {
+  const members = [GW, ORDER, PAY];
+  const order = () => [group(ORDER, members, { scores: { [ORDER]: 0.9, [PAY]: 0.2, [GW]: 0.1 } })];
+  // OrderService and PaymentService requests (faults) per window:
+  //   window 0: 100 (2) and 80 (0); window 1: 120 (5) and 90 (1); window 2: 150 (10) and 60 (30); window 3: 110 (3) and 70 (20)
+  const graphs = [
+    countsGraph({ count: 100, fault: 2 }, { count: 80 }),
+    countsGraph({ count: 120, fault: 5 }, { count: 90, fault: 1 }),
+    countsGraph({ count: 150, fault: 10 }, { count: 60, fault: 30 }),
+    countsGraph({ count: 110, fault: 3 }, { count: 70, fault: 20 }),
+  ];
+
+  it('the summed-blame root stays OrderService while a later window\'s top candidate is PaymentService: OrderService\'s requests only', () => {
+    const later = [group(PAY, members, { scores: { [PAY]: 0.6, [ORDER]: 0.3, [GW]: 0.1 } })];
+    const r = run([order(), order(), later], O, graphs);
+    expect(r.perWindow.map(types)).toEqual([[], ['insight.opened'], []]);
+    // opened after window 1: OrderService 100 + 120 requests, 2 + 5 faults
+    expect(r.events[0]!.insight.rootCauseServiceRequestImpactStatistics).toEqual({ faultCount: 7, okCount: 213, totalCount: 220 });
+    const ins = r.state.active[0]!.insight;
+    // OrderService 2.1 against PaymentService 1.0: still the root cause
+    expect(ins.rootCauseCandidates[0]!.service.name).toBe('OrderService');
+    // window 2 adds OrderService's 150 (10 faults), not PaymentService's 60 (30): 370 requests, 17 faults, 353 ok
+    expect(ins.rootCauseServiceRequestImpactStatistics).toEqual({ faultCount: 17, okCount: 353, totalCount: 370 });
+  });
+
+  it('when the root changes to PaymentService, its statistics are PaymentService\'s over all the insight\'s windows', () => {
+    // window 2: PaymentService 0.2 + 0.2 + 1.6 = 2.0 against OrderService 0.9 + 0.9 + 0.1 = 1.9: the new root
+    const pay = () => [group(PAY, members, { scores: { [PAY]: 1.6, [ORDER]: 0.1, [GW]: 0.1 } })];
+    const r = run([order(), order(), pay(), pay()], O, graphs);
+    expect(r.perWindow.map(types)).toEqual([[], ['insight.opened'], ['insight.updated'], []]);
+    expect(r.events[0]!.insight.rootCauseServiceRequestImpactStatistics).toEqual({ faultCount: 7, okCount: 213, totalCount: 220 });
+    // the update: PaymentService in windows 0–2, from the start of the insight: 80 + 90 + 60 = 230 requests, 0 + 1 + 30 = 31 faults
+    const updated = r.perWindow[2]![0]!.insight;
+    expect(updated.rootCauseCandidates[0]!.service.name).toBe('PaymentService');
+    expect(updated.rootCauseServiceRequestImpactStatistics).toEqual({ faultCount: 31, okCount: 199, totalCount: 230 });
+    // window 3 adds its 70 requests, 20 faults: 300 and 51
+    expect(r.state.active[0]!.insight.rootCauseServiceRequestImpactStatistics).toEqual({ faultCount: 51, okCount: 249, totalCount: 300 });
   });
 });
 

@@ -13,25 +13,28 @@ const near = (a: number, b: number, rel = 1e-9) => expect(Math.abs(a - b)).toBeL
 const ms = (x: number) => bucketValue(bucketOf(x));
 const times = (n: number, h: () => Histogram) => Array.from({ length: n }, h);
 
-/** P(X ≥ 4 | n = 10, p = 0.09) = 1 − Σ_{i<4} C(10, i)·0.09^i·0.91^(10−i) */
-const P_4_OF_10 = 1 - (0.91 ** 10 + 10 * 0.09 * 0.91 ** 9 + 45 * 0.09 ** 2 * 0.91 ** 8 + 120 * 0.09 ** 3 * 0.91 ** 7);
+/** p0 = 9 of the 99 pooled history requests beyond the threshold = 1/11 */
+const P0 = 9 / 99;
+const Q0 = 1 - P0; // 10/11
+/** P(X ≥ 4 | n = 10, p = 1/11) = 1 − Σ_{i<4} C(10, i)·(1/11)^i·(10/11)^(10−i) */
+const P_4_OF_10 = 1 - (Q0 ** 10 + 10 * P0 * Q0 ** 9 + 45 * P0 ** 2 * Q0 ** 8 + 120 * P0 ** 3 * Q0 ** 7);
 
 describe('shiftTest: up', () => {
   // 9 history windows of 11 requests: 10 at 10 ms, 1 at 20 ms → pooled 90 at 10 ms, 9 at 20 ms (N = 99)
   const calm = times(9, () => hist([10, 10], [20, 1]));
 
-  it('p90 of the pooled history is the 10 ms bucket; 4 of 10 window requests beyond it, against p0 = 9/100', () => {
+  it('p90 of the pooled history is the 10 ms bucket; 4 of 10 window requests beyond it, against p0 = 9/99', () => {
     const t = shiftTest(hist([10, 6], [20, 4]), calm, 0.9, 'up')!;
     // rank ⌈0.9·99⌉ = 90: the 90 requests at 10 ms reach it
     expect(t.thresholdMs).toBe(ms(10));
     // window p90: rank 9 of 10, past the 6 at 10 ms → the 20 ms bucket
     expect(t.observedMs).toBe(ms(20));
     expect(t).toMatchObject({ direction: 'up', quantile: 0.9, k: 4, n: 10, phi: 1, historyWindows: 9 });
-    // 9 history requests strictly beyond the threshold bucket, of one more request than history had
-    near(t.p0, 9 / 100);
-    expect(P_4_OF_10).toBeCloseTo(0.0088338, 7);
+    // 9 of the 99 history requests strictly beyond the threshold bucket: p0 = 9/99 = 1/11
+    near(t.p0, 9 / 99);
+    expect(P_4_OF_10).toBeCloseTo(0.0091537, 7);
     near(t.pValue, P_4_OF_10);
-    near(t.share, (0.4 - 0.09) / 0.91); // 0.3407
+    near(t.share, (0.4 - 1 / 11) / (10 / 11)); // (4.4 − 1)/10 = 0.34
   });
 
   it('history windows that all look alike have φ = 1 (their residuals do not vary, MAD 0)', () => {
@@ -52,6 +55,18 @@ describe('shiftTest: up', () => {
     near(beyond.pValue, 1 - 0.99 ** 10 - 10 * 0.01 * 0.99 ** 9); // 0.00427
   });
 
+  it('a single history request beyond the threshold is taken at its share, 1/N: the floor is only for none', () => {
+    // one of the 9 windows has its slow request at 40 ms instead of 20 ms → pooled 90 at 10, 8 at 20, 1 at 40 ms;
+    // p95 (rank 95) is still the 20 ms bucket, and 1 of the 99 lies beyond it: p0 = 1/99, not 1/100
+    const once = [...times(8, () => hist([10, 10], [20, 1])), hist([10, 10], [40, 1])];
+    const t = shiftTest(hist([10, 8], [40, 2]), once, 0.95, 'up')!;
+    expect(t.thresholdMs).toBe(ms(20));
+    expect(t.k).toBe(2);
+    near(t.p0, 1 / 99);
+    // P(X ≥ 2 | 10, 1/99) = 1 − (98/99)^10 − 10·(1/99)·(98/99)^9
+    near(t.pValue, 1 - (98 / 99) ** 10 - 10 * (1 / 99) * (98 / 99) ** 9); // 0.00435
+  });
+
   it('the median too: p50 of the history is the 10 ms bucket', () => {
     // rank ⌈0.5·99⌉ = 50; the window's median (rank 5 of 10) is at 10 ms as well
     const t = shiftTest(hist([10, 6], [20, 4]), calm, 0.5, 'up')!;
@@ -67,7 +82,7 @@ describe('shiftTest: up', () => {
     const t = shiftTest(hist([0, 6], [3, 4]), gaps, 0.9, 'up')!;
     expect(t.thresholdMs).toBe(0);
     expect(t.k).toBe(4);
-    near(t.p0, 9 / 100);
+    near(t.p0, 9 / 99);
     near(t.pValue, P_4_OF_10);
   });
 
@@ -82,17 +97,18 @@ describe('shiftTest: down (requests that end early)', () => {
   // 9 windows of 11: 1 at 5 ms, 10 at 10 ms → pooled 9 at 5 ms, 90 at 10 ms
   const history = times(9, () => hist([5, 1], [10, 10]));
 
-  it('p10 of the history is the 10 ms bucket; 5 of 10 window requests below it, against p0 = 9/100', () => {
+  it('p10 of the history is the 10 ms bucket; 5 of 10 window requests below it, against p0 = 9/99', () => {
     const t = shiftTest(hist([2, 5], [10, 5]), history, 0.1, 'down')!;
     // rank ⌈0.1·99⌉ = 10: the 9 at 5 ms do not reach it
     expect(t.thresholdMs).toBe(ms(10));
     expect(t.observedMs).toBe(ms(2)); // rank 1 of 10
     expect(t).toMatchObject({ direction: 'down', k: 5, n: 10, phi: 1 });
-    near(t.p0, 9 / 100);
-    // P(X ≥ 5 | 10, 0.09) = 1 − Σ_{i<5} C(10, i)·0.09^i·0.91^(10−i)
-    const p = 1 - (0.91 ** 10 + 10 * 0.09 * 0.91 ** 9 + 45 * 0.09 ** 2 * 0.91 ** 8 + 120 * 0.09 ** 3 * 0.91 ** 7 + 210 * 0.09 ** 4 * 0.91 ** 6);
+    near(t.p0, 9 / 99);
+    // P(X ≥ 5 | 10, 1/11) = 1 − Σ_{i<5} C(10, i)·(1/11)^i·(10/11)^(10−i)
+    const p = 1 - (Q0 ** 10 + 10 * P0 * Q0 ** 9 + 45 * P0 ** 2 * Q0 ** 8 + 120 * P0 ** 3 * Q0 ** 7 + 210 * P0 ** 4 * Q0 ** 6);
+    expect(p).toBeCloseTo(0.0010573, 7);
     near(t.pValue, p);
-    near(t.share, (0.5 - 0.09) / 0.91);
+    near(t.share, (0.5 - 1 / 11) / (10 / 11)); // (5.5 − 1)/10 = 0.45
   });
 
   it('slower requests are not counted going down', () => {
@@ -104,38 +120,38 @@ describe('shiftTest: down (requests that end early)', () => {
 
 describe('shiftTest: overdispersed history', () => {
   // 8 windows of 100 requests with k at 20 ms and the rest at 10 ms; both pool to 720 at 10 ms and 80 at
-  // 20 ms, so both have the same threshold (p90: rank 720 → the 10 ms bucket) and p0 = 80/801
+  // 20 ms, so both have the same threshold (p90: rank 720 → the 10 ms bucket) and p0 = 80/800 = 0.1
   const calm = [9, 11, 10, 10, 9, 11, 10, 10].map((k) => hist([10, 100 - k], [20, k]));
   const wild = [5, 15, 5, 15, 5, 15, 5, 15].map((k) => hist([10, 100 - k], [20, k]));
-  const p0 = 80 / 801;
-  const sdBinomial = Math.sqrt(100 * p0 * (1 - p0)); // 2.998
+  const p0 = 80 / 800;
+  const sdBinomial = Math.sqrt(100 * p0 * (1 - p0)); // √9 = 3
   const window = hist([10, 70], [20, 30]);
 
-  it('counts of 5 and 15 where sampling predicts 10 ± 3: φ = (1.4826·5/√(100·p0·(1 − p0)))² ≈ 6.11', () => {
+  it('counts of 5 and 15 where sampling predicts 10 ± 3: φ = (1.4826·5/√(100·p0·(1 − p0)))² = (1.4826·5/3)² ≈ 6.11', () => {
     // residuals (5 − 100p0)/sd and (15 − 100p0)/sd, four of each: median halfway, every deviation 5/sd
     const phi = (1.4826 * (5 / sdBinomial)) ** 2;
-    expect(phi).toBeCloseTo(6.1126, 4);
+    expect(phi).toBeCloseTo(6.1058, 4);
     const t = shiftTest(window, wild, 0.9, 'up')!;
     near(t.p0, p0);
     near(t.phi, phi);
   });
 
   it('counts of 9, 10, 11 vary no more than sampling: φ = 1', () => {
-    // deviations 0 (four) and 1/sd (four): MAD 0.5/sd → (1.4826·0.5/2.998)² ≈ 0.06 → 1
+    // deviations 0 (four) and 1/sd (four): MAD 0.5/sd → (1.4826·0.5/3)² ≈ 0.06 → 1
     expect(shiftTest(window, calm, 0.9, 'up')!.phi).toBe(1);
   });
 
   it('30 of 100 beyond: 2.4e-8 against the calm history, 0.068 against the wild one (4 of 16 effective requests)', () => {
     const phi = (1.4826 * (5 / sdBinomial)) ** 2;
-    // 30/6.11 = 4.91 → 4 requests beyond, of 100/6.11 = 16.4 → 16
+    // 30/6.11 = 4.91 → 4 requests beyond, of 100/6.11 = 16.38 → 16
     expect([Math.floor(30 / phi), Math.round(100 / phi)]).toEqual([4, 16]);
     const vsCalm = shiftTest(window, calm, 0.9, 'up')!;
     const vsWild = shiftTest(window, wild, 0.9, 'up')!;
     expect([vsCalm.k, vsCalm.n, vsWild.k, vsWild.n]).toEqual([30, 100, 30, 100]);
     near(vsCalm.pValue, naiveUpperTail(30, 100, p0), 1e-8);
     near(vsWild.pValue, naiveUpperTail(4, 16, p0), 1e-8);
-    expect(vsCalm.pValue).toBeCloseTo(2.377e-8, 10);
-    expect(vsWild.pValue).toBeCloseTo(0.0681, 4);
+    expect(vsCalm.pValue).toBeCloseTo(2.4451e-8, 10);
+    expect(vsWild.pValue).toBeCloseTo(0.0684, 4);
     // the share of the window affected does not depend on the history's noise
     expect(vsWild.share).toBe(vsCalm.share);
   });
