@@ -2,7 +2,7 @@ import type { Histogram } from '../aggregate/histogram.js';
 import { scoreOf } from './binomial.js';
 import { binomialResidual, medianOf, overdispersion, poissonResidual, quasiBinomialUpperTail, quasiPoissonTail } from './dispersion.js';
 import type { DetectOptions } from './options.js';
-import { keepHistory, shiftTest, type ShiftTest } from './shift.js';
+import { keepHistory, shiftTest, stratifiedShiftTest, type ShiftTest } from './shift.js';
 
 export type Category = 'FAULT' | 'THROTTLE' | 'LATENCY';
 
@@ -153,10 +153,22 @@ function matters(t: ShiftTest, o: DetectOptions): boolean {
  */
 export function judgeShift(metric: 'latencyMs' | 'ownTimeMs' | 'gapMs', direction: 'up' | 'down', now: Histogram, history: readonly Histogram[], source: Evidence['baselineSource'], o: DetectOptions): Evidence | undefined {
   const kept = keepHistory(history);
+  return shiftEvidence(metric, direction, (q) => shiftTest(now, kept, q, direction), '', source, o);
+}
+
+/**
+ * judgeShift for a node that serves several operations: each request against its own operation's
+ * history (shift.ts stratifiedShiftTest), so a change in the mix of operations is no shift at all.
+ */
+export function judgeStratifiedShift(direction: 'up' | 'down', now: ReadonlyMap<string, Histogram>, history: ReadonlyArray<ReadonlyMap<string, Histogram>>, source: Evidence['baselineSource'], o: DetectOptions): Evidence | undefined {
+  return shiftEvidence('latencyMs', direction, (q) => stratifiedShiftTest(now, history, q, direction), ', each request against its own operation', source, o);
+}
+
+function shiftEvidence(metric: 'latencyMs' | 'ownTimeMs' | 'gapMs', direction: 'up' | 'down', testAt: (q: number) => ShiftTest | undefined, how: string, source: Evidence['baselineSource'], o: DetectOptions): Evidence | undefined {
   let best: ShiftTest | undefined;
   let bestMatters = false;
   for (const q of direction === 'up' ? UP_QUANTILES : DOWN_QUANTILES) {
-    const t = shiftTest(now, kept, q, direction);
+    const t = testAt(q);
     if (!t || t.n < o.minLatencySamples) continue;
     // a shift large enough to matter wins over a more significant one that is not
     const m = matters(t, o);
@@ -178,7 +190,7 @@ export function judgeShift(metric: 'latencyMs' | 'ownTimeMs' | 'gapMs', directio
     observed: round(best.observedMs, 3),
     expected: bound,
     baseline: round(best.thresholdMs, 3),
-    test: `quasi-binomial sign test on requests ${beyond} the history ${q} (${round(best.thresholdMs, 3)} ms): P(X ≥ ${best.k} | n = ${best.n}, p = ${round(best.p0, 4)}, φ = ${round(best.phi, 2)}) × 2`,
+    test: `quasi-binomial sign test on requests ${beyond} the history ${q} (${round(best.thresholdMs, 3)} ms${how}): P(X ≥ ${best.k} | n = ${best.n}, p = ${round(best.p0, 4)}, φ = ${round(best.phi, 2)}) × 2`,
     pValue,
     score: round(scoreOf(pValue), 3),
     sampleSize: best.n,
@@ -204,8 +216,49 @@ export function judgeCalls(now: Count, history: readonly Count[], source: Eviden
   const N = withTraffic.reduce((s, h) => s + h.n, 0);
   if (!N || !K) return undefined;
   const r = K / N;
-  const mu = r * now.n;
   const phi = overdispersion(withTraffic.map((h) => poissonResidual(h.k, r * h.n)));
+  return callsEvidence(now, r * now.n, phi, withTraffic.length, '', source, o);
+}
+
+/**
+ * judgeCalls for a caller that serves several operations: the calls expected are those its requests of
+ * each operation make by their own history, μ = Σ nⱼ·rⱼ, so that more of the requests that call (a shift
+ * in the mix) is not more calls per request.
+ */
+export function judgeStratifiedCalls(now: ReadonlyMap<string, Count>, history: ReadonlyArray<ReadonlyMap<string, Count>>, source: Evidence['baselineSource'], o: DetectOptions): Evidence | undefined {
+  let k = 0;
+  let n = 0;
+  let mu = 0;
+  const rate = new Map<string, number>();
+  for (const [op, c] of now) {
+    if (c.n === 0) continue;
+    const kept = keepRatios(history.map((h) => h.get(op)).filter((h): h is Count => h !== undefined && h.n > 0));
+    const N = kept.reduce((s, h) => s + h.n, 0);
+    if (!N) continue;
+    const r = kept.reduce((s, h) => s + h.k, 0) / N;
+    rate.set(op, r);
+    k += c.k;
+    n += c.n;
+    mu += r * c.n;
+  }
+  if (n < o.minLatencySamples || !(mu > 0)) return undefined;
+  const residuals: number[] = [];
+  for (const h of history) {
+    let kh = 0;
+    let muh = 0;
+    for (const [op, r] of rate) {
+      const c = h.get(op);
+      if (!c) continue;
+      kh += c.k;
+      muh += r * c.n;
+    }
+    if (muh > 0) residuals.push(poissonResidual(kh, muh));
+  }
+  return callsEvidence({ k, n }, mu, overdispersion(residuals), residuals.length, ', each request by its own operation', source, o);
+}
+
+function callsEvidence(now: Count, mu: number, phi: number, windows: number, how: string, source: Evidence['baselineSource'], o: DetectOptions): Evidence | undefined {
+  const r = mu / now.n;
   const ratio = now.k / mu;
   const direction = ratio >= 1 ? 'up' : 'down';
   if (direction === 'down' ? !(ratio * o.minCallsRatio <= 1 && mu >= o.minLatencySamples) : !(ratio >= o.minCallsRatio)) return undefined;
@@ -219,14 +272,14 @@ export function judgeCalls(now: Count, history: readonly Count[], source: Eviden
     observed: round(now.k / now.n, 4),
     expected: { low: round(r / o.minCallsRatio, 4), high: round(r * o.minCallsRatio, 4) },
     baseline: round(r, 4),
-    test: `quasi-Poisson ${direction === 'up' ? 'upper' : 'lower'} tail: P(X ${direction === 'up' ? '≥' : '≤'} ${now.k} | μ = ${round(mu, 2)} = ${now.n} requests × ${round(r, 3)}, φ = ${round(phi, 2)})`,
+    test: `quasi-Poisson ${direction === 'up' ? 'upper' : 'lower'} tail: P(X ${direction === 'up' ? '≥' : '≤'} ${now.k} | μ = ${round(mu, 2)} = ${now.n} requests × ${round(r, 3)}${how}, φ = ${round(phi, 2)})`,
     pValue,
     score: round(scoreOf(pValue), 3),
     sampleSize: now.n,
     count: now.k,
     phi: round(phi, 3),
     share: round(share, 3),
-    baselineWindows: withTraffic.length,
+    baselineWindows: windows,
     baselineSource: source,
     impact: true,
     strong: pValue < o.alphaStrong && share >= o.strongShare,

@@ -1,12 +1,14 @@
 import type { Stats } from '../aggregate/stats.js';
-import { judgeCalls, judgeShift, type Evidence } from './detect.js';
+import type { Histogram } from '../aggregate/histogram.js';
+import { judgeCalls, judgeShift, type Count, type Evidence } from './detect.js';
 import type { DetectOptions } from './options.js';
 
 /**
  * Latency and call structure per operation (a segment's method and URL path, fold-timing.ts), where a
- * service serves several: a slowdown of one operation is judged on that operation's own history, not
- * averaged away among the others; and a change of the whole that no single operation shows is a shift
- * in the operation mix, which says where but is not an incident (its evidence loses `impact`).
+ * service serves several: the node's own tests are stratified by operation (detect.ts
+ * judgeStratifiedShift, judgeStratifiedCalls), so a shift in the mix is not an incident; and each
+ * operation with enough requests is also judged on its own history, so the evidence says which one
+ * slowed and a slowdown of one is not averaged away among the others.
  */
 
 /** Operations with enough requests in the window to be judged. */
@@ -49,11 +51,20 @@ export function judgeOperationCalls(edge: Stats, caller: Stats, past: ReadonlyAr
 }
 
 /**
- * Evidence about the whole of a node or an edge, where it serves several operations that could each be
- * judged: impact only when some operation changed the same way; otherwise a shift in the mix.
+ * Does the node serve several operations that are judged each on its own: two or more seen in the
+ * window or its history, and most of the window's requests naming theirs?
  */
-export function unlessMix(whole: Evidence | undefined, perOperation: readonly Evidence[], operations: number): Evidence | undefined {
-  if (!whole || !whole.impact || operations < 2) return whole;
-  if (perOperation.some((e) => e.metric === whole.metric && e.direction === whole.direction && e.impact)) return whole;
-  return { ...whole, impact: false, strong: false, test: `${whole.test}; no single operation changed so: a shift in the operation mix` };
+export function servesOperations(st: Stats, past: readonly Stats[]): boolean {
+  let named = 0;
+  for (const x of st.operations.values()) named += x.count;
+  if (named * 2 < st.count) return false;
+  const ops = new Set(st.operations.keys());
+  for (const p of past) for (const op of p.operations.keys()) ops.add(op);
+  return ops.size >= 2;
 }
+
+/** A node's response-time histogram per operation. */
+export const histogramsByOperation = (st: Stats): Map<string, Histogram> => new Map([...st.operations].map(([op, x]) => [op, x.histogram]));
+
+/** Calls on an edge per operation of the caller's requests, with the caller's requests of each. */
+export const callsByOperation = (edge: Stats, caller: Stats): Map<string, Count> => new Map([...caller.operations].map(([op, x]) => [op, { k: edge.operations.get(op)?.count ?? 0, n: x.count }]));

@@ -110,3 +110,65 @@ export function shiftTest(window: Histogram, history: readonly Histogram[], quan
     historyWindows: history.length,
   };
 }
+
+/**
+ * The same test stratified by operation (a node that serves several): each request is judged against
+ * its own operation's history quantile, so a change in the mix of operations moves nothing. The counts
+ * beyond add up over operations; their null is the request-weighted share p̄ = Σ nⱼ·p0ⱼ / Σ nⱼ (a binomial
+ * with that mean has at least the variance of the true Poisson-binomial: conservative); φ comes from the
+ * history windows' stratified residuals. Thresholds and observed values are request-weighted geometric
+ * means of the operations' own, so that their ratio is the typical operation's (one operation three
+ * times slower among as many unchanged is 1.7×, not diluted by the slower one's larger milliseconds). Operations without history in the window are left out (nothing to judge them by).
+ */
+export function stratifiedShiftTest(window: ReadonlyMap<string, Histogram>, history: ReadonlyArray<ReadonlyMap<string, Histogram>>, quantile: number, direction: 'up' | 'down'): ShiftTest | undefined {
+  const strata: Array<{ op: string; t: number; p0: number; k: number; n: number; thresholdMs: number; observedMs: number; kept: Set<number> }> = [];
+  for (const [op, now] of window) {
+    const n = total(now);
+    if (n === 0) continue;
+    const own = history.map((h) => h.get(op) ?? new Map<string, number>());
+    const keptList = keepHistory(own);
+    const kept = new Set(own.map((h, i) => (keptList.includes(h) ? i : -1)).filter((i) => i >= 0));
+    const pooled: Histogram = new Map();
+    for (const i of kept) mergeInto(pooled, own[i]!);
+    const N = total(pooled);
+    if (N === 0) continue;
+    const t = thresholdBucket(pooled, quantile);
+    const beyond = countBeyond(pooled, t, direction);
+    const p0 = Math.min(beyond > 0 ? beyond / N : 1 / (N + 1), 1 - 1 / (N + 1));
+    strata.push({ op, t, p0, k: countBeyond(now, t, direction), n, thresholdMs: quantiles(pooled, [quantile])[0]!, observedMs: quantiles(now, [quantile])[0]!, kept });
+  }
+  const n = strata.reduce((s, x) => s + x.n, 0);
+  if (n === 0) return undefined;
+  const k = strata.reduce((s, x) => s + x.k, 0);
+  const p0 = strata.reduce((s, x) => s + x.n * x.p0, 0) / n;
+  const residuals: number[] = [];
+  history.forEach((h, i) => {
+    let kh = 0;
+    let eh = 0;
+    let vh = 0;
+    for (const x of strata) {
+      const hist = h.get(x.op);
+      if (!hist || !x.kept.has(i)) continue;
+      const nh = total(hist);
+      kh += countBeyond(hist, x.t, direction);
+      eh += nh * x.p0;
+      vh += nh * x.p0 * (1 - x.p0);
+    }
+    if (vh > 0) residuals.push((kh - eh) / Math.sqrt(vh));
+  });
+  const phi = overdispersion(residuals);
+  const geo = (f: (x: (typeof strata)[number]) => number) => Math.exp(strata.reduce((s, x) => s + x.n * Math.log(Math.max(f(x), 1e-3)), 0) / n);
+  return {
+    direction,
+    quantile,
+    thresholdMs: geo((x) => x.thresholdMs),
+    observedMs: geo((x) => x.observedMs),
+    k,
+    n,
+    p0,
+    phi,
+    pValue: quasiBinomialUpperTail(k, n, p0, phi),
+    share: Math.max(0, (k / n - p0) / (1 - p0)),
+    historyWindows: history.length,
+  };
+}

@@ -1,10 +1,10 @@
 import type { AggregateReader, Graph } from '../aggregate/read.js';
 import { CLIENT_TYPE } from '../aggregate/graph-ids.js';
 import { emptyStats, type Stats } from '../aggregate/stats.js';
-import { judgeCalls, judgeRate, judgeShift, type Evidence } from './detect.js';
+import { judgeCalls, judgeRate, judgeShift, judgeStratifiedCalls, judgeStratifiedShift, type Evidence } from './detect.js';
 import type { DetectOptions } from './options.js';
 import type { GraphCache } from './graph-cache.js';
-import { judgeOperationCalls, judgeOperationLatency, testableOperations, unlessMix } from './operations.js';
+import { callsByOperation, histogramsByOperation, judgeOperationCalls, judgeOperationLatency, servesOperations } from './operations.js';
 import { findRootCauses, type AnomalousEdge, type AnomalousNode, type Group } from './root-cause.js';
 
 const DAY = 86400;
@@ -75,15 +75,18 @@ export class WindowDetector {
         continue;
       }
       const st = node.stats;
-      const perOperation = node.inferred ? [] : judgeOperationLatency(st, past, source, o);
-      const operations = testableOperations(st, o).length;
+      const byOperation = !node.inferred && servesOperations(st, past);
+      const latency = (direction: 'up' | 'down') =>
+        byOperation
+          ? judgeStratifiedShift(direction, histogramsByOperation(st), past.map(histogramsByOperation), source, o)
+          : judgeShift('latencyMs', direction, st.histogram, past.map((s) => s.histogram), source, o);
       const evidence = [
         judgeRate('FAULT', { k: st.fault, n: st.count, late: { k: st.lateFault, n: st.lateCount } }, past.map((s) => ({ k: s.fault, n: s.count })), source, o),
         judgeRate('THROTTLE', { k: st.throttle, n: st.count, late: { k: st.lateThrottle, n: st.lateCount } }, past.map((s) => ({ k: s.throttle, n: s.count })), source, o),
-        unlessMix(judgeShift('latencyMs', 'up', st.histogram, past.map((s) => s.histogram), source, o), perOperation, operations),
-        node.inferred ? undefined : unlessMix(judgeShift('latencyMs', 'down', st.histogram, past.map((s) => s.histogram), source, o), perOperation, operations),
+        latency('up'),
+        node.inferred ? undefined : latency('down'),
         node.inferred || !histogramTotal(st.ownHistogram) ? undefined : judgeShift('ownTimeMs', 'up', st.ownHistogram, past.map((s) => s.ownHistogram), source, o),
-        ...perOperation,
+        ...(byOperation ? judgeOperationLatency(st, past, source, o) : []),
       ].filter((e): e is Evidence => e !== undefined);
       if (evidence.length) anomalous.push({ id, node, evidence });
     }
@@ -105,10 +108,12 @@ export class WindowDetector {
       }
       const calls = windows.map((s) => ({ k: edgeIn(s, key).count, n: nodeIn(s, edge.from).count })).filter((c) => c.n > 0);
       if (calls.length >= o.minHistoryWindows) {
-        const perOperation = judgeOperationCalls(edge.stats, caller.stats, windows.map((s) => ({ edge: edgeIn(s, key), caller: nodeIn(s, edge.from) })), source, o);
-        const e = unlessMix(judgeCalls({ k: edge.stats.count, n: caller.stats.count }, calls, source, o), perOperation, testableOperations(caller.stats, o).length);
+        const byOperation = servesOperations(caller.stats, windows.map((s) => nodeIn(s, edge.from)));
+        const e = byOperation
+          ? judgeStratifiedCalls(callsByOperation(edge.stats, caller.stats), windows.map((s) => callsByOperation(edgeIn(s, key), nodeIn(s, edge.from))), source, o)
+          : judgeCalls({ k: edge.stats.count, n: caller.stats.count }, calls, source, o);
         if (e) evidence.push(e);
-        evidence.push(...perOperation);
+        if (byOperation) evidence.push(...judgeOperationCalls(edge.stats, caller.stats, windows.map((s) => ({ edge: edgeIn(s, key), caller: nodeIn(s, edge.from) })), source, o));
       }
       if (evidence.length) anomalousEdges.push({ id: key, from: edge.from, to: edge.to, evidence });
     }

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { addTo, bucketOf } from '../../src/aggregate/histogram.js';
 import { coarseBucket } from '../../src/aggregate/fold-timing.js';
 import { emptyStats, type Stats } from '../../src/aggregate/stats.js';
-import { judgeShift } from '../../src/detect/detect.js';
-import { judgeOperationCalls, judgeOperationLatency, testableOperations, unlessMix } from '../../src/detect/operations.js';
+import { judgeShift, judgeStratifiedCalls, judgeStratifiedShift } from '../../src/detect/detect.js';
+import { callsByOperation, histogramsByOperation, judgeOperationCalls, judgeOperationLatency, servesOperations, testableOperations } from '../../src/detect/operations.js';
 import { defaultDetectOptions } from '../../src/detect/options.js';
 
 const o = defaultDetectOptions;
@@ -38,32 +38,47 @@ describe('latency per operation', () => {
     const whole = judgeShift('latencyMs', 'up', now.histogram, history.map((h) => h.histogram), 'recent', o);
     // judged as a whole, the median moves from the 10 ms mode to the 100 ms one: an impact
     expect(whole?.impact).toBe(true);
-    const perOp = judgeOperationLatency(now, history, 'recent', o);
-    expect(perOp).toEqual([]);
-    const judged = unlessMix(whole, perOp, testableOperations(now, o).length)!;
-    expect(judged.impact).toBe(false);
-    expect(judged.strong).toBe(false);
-    expect(judged.test).toMatch(/shift in the operation mix/);
+    expect(servesOperations(now, history)).toBe(true);
+    // each request against its own operation's history: nothing moved
+    expect(judgeStratifiedShift('up', histogramsByOperation(now), history.map(histogramsByOperation), 'recent', o)).toBeUndefined();
+    expect(judgeOperationLatency(now, history, 'recent', o)).toEqual([]);
   });
 
-  it('one operation three times slower is found on its own, and keeps the whole an impact', () => {
+  it('one operation three times slower is found stratified and on its own, though checkouts carry most of the time', () => {
     const now = node({ 'GET /home': { n: 50, ms: 30 }, 'POST /checkout': { n: 50, ms: 100 } });
     const perOp = judgeOperationLatency(now, history, 'recent', o);
     expect(perOp.map((e) => [e.operation, e.direction, e.impact])).toEqual([['GET /home', 'up', true]]);
-    // every home request is beyond the history's p50 (and p90) of home requests: 50 of 50, against p0 ≤ 0.5
     expect(perOp[0]!.count).toBe(50);
-    expect(perOp[0]!.sampleSize).toBe(50);
-    const whole = judgeShift('latencyMs', 'up', now.histogram, history.map((h) => h.histogram), 'recent', o);
-    if (whole) expect(unlessMix(whole, perOp, 2)).toBe(whole);
+    const stratified = judgeStratifiedShift('up', histogramsByOperation(now), history.map(histogramsByOperation), 'recent', o)!;
+    expect(stratified.impact).toBe(true);
+    expect(stratified.test).toMatch(/each request against its own operation/);
   });
 
-  it('unlessMix leaves evidence alone for a node with one operation, or evidence that was not impact', () => {
-    const e = judgeShift('latencyMs', 'up', node({ a: { n: 50, ms: 40 } }).histogram, Array.from({ length: 10 }, () => node({ a: { n: 50, ms: 10 } }).histogram), 'recent', o)!;
-    expect(e.impact).toBe(true);
-    expect(unlessMix(e, [], 1)).toBe(e);
-    const minor = { ...e, impact: false };
-    expect(unlessMix(minor, [], 3)).toBe(minor);
-    expect(unlessMix(undefined, [], 3)).toBeUndefined();
+  it('stratified sign test, by hand: two operations at p0 = ½ each, 22 of 22 requests beyond their own medians', () => {
+    // history: op a half at 1 ms, half at 4 ms; op b half at 8 ms, half at 32 ms; 10 windows of 10 each
+    const win = (a: number[], b: number[]) => {
+      const m = new Map<string, Map<string, number>>([['a', new Map()], ['b', new Map()]]);
+      for (const v of a) addTo(m.get('a')!, bucketOf(v));
+      for (const v of b) addTo(m.get('b')!, bucketOf(v));
+      return m;
+    };
+    const past = Array.from({ length: 10 }, () => win([1, 1, 1, 1, 1, 4, 4, 4, 4, 4], [8, 8, 8, 8, 8, 32, 32, 32, 32, 32]));
+    // the median bucket of each is its lower mode; beyond it: 50 of 100 (p0 = ½ for both, p̄ = ½)
+    // every history window has exactly 5 + 5 beyond its thresholds: residuals 0, φ = 1
+    const e = judgeStratifiedShift('up', win(Array(20).fill(4), [32, 32]), past, 'recent', o)!;
+    expect(e.count).toBe(22);
+    expect(e.sampleSize).toBe(22);
+    expect(e.phi).toBe(1);
+    // P(X ≥ 22 | 22, ½) = ½²², doubled for the two looks (p50 and p90; at p90 nothing is beyond the top bucket)
+    expect(e.pValue / (2 * 0.5 ** 22)).toBeCloseTo(1, 9);
+  });
+
+  it('a node whose requests mostly name no operation, or that has only one, is judged as a whole', () => {
+    const one = node({ a: { n: 50, ms: 10 } });
+    expect(servesOperations(one, [one])).toBe(false);
+    const few = node({ a: { n: 5, ms: 10 }, b: { n: 5, ms: 10 } });
+    few.count = 30; // 20 requests without an operation
+    expect(servesOperations(few, [])).toBe(false);
   });
 });
 
@@ -80,9 +95,11 @@ describe('calls per request per operation of the caller', () => {
   // every checkout calls the payment service once, a home page never does
   const past = Array.from({ length: 30 }, () => pair(50, 50, 0, 50));
 
-  it('more checkouts mean more payment calls per request overall, but not per checkout: no evidence per operation', () => {
+  it('more checkouts mean more payment calls per request overall, but not per checkout: no evidence', () => {
     const now = pair(10, 90, 0, 90);
     expect(judgeOperationCalls(now.edge, now.caller, past, 'recent', o)).toEqual([]);
+    // μ = 10 home requests × 0 + 90 checkouts × 1 = 90 calls expected, 90 made
+    expect(judgeStratifiedCalls(callsByOperation(now.edge, now.caller), past.map((p) => callsByOperation(p.edge, p.caller)), 'recent', o)).toBeUndefined();
   });
 
   it('checkouts that stop calling payment are found on the checkout operation', () => {
@@ -98,5 +115,9 @@ describe('calls per request per operation of the caller', () => {
     }
     expect(e[0]!.pValue).toBeCloseTo(p, 20);
     expect(e[0]!.pValue / p).toBeCloseTo(1, 9);
+    // stratified over both operations: the same μ = 50 × 0 + 50 × 1, the same 10 calls
+    const whole = judgeStratifiedCalls(callsByOperation(now.edge, now.caller), past.map((x) => callsByOperation(x.edge, x.caller)), 'recent', o)!;
+    expect(whole.direction).toBe('down');
+    expect(whole.pValue / p).toBeCloseTo(1, 9);
   });
 });
