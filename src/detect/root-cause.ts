@@ -110,6 +110,21 @@ export function findRootCauses(g: Graph, nodes: readonly AnomalousNode[], edges:
     return tested.length ? tested.filter((k) => edgeHas(k, 'gapMs')).length / tested.length : 0;
   };
 
+  const notClient = (id: string) => g.nodes.get(id)?.ref.type !== CLIENT_TYPE;
+  // callees that fault (or throttle) on the calls this node makes to them: why its requests may end early
+  const faultingCallees = (id: string) =>
+    outEdges(id)
+      .filter((e) => notClient(e.to) && e.stats.fault + e.stats.throttle > 0 && has(e.to, (x) => x.metric === 'faultRate' || x.metric === 'throttleRate'))
+      .map((e) => e.to)
+      .sort();
+  /** A change of path at `id`: its own, unless a faulting callee explains it (it gave up after a failed call). */
+  const pathChange = (id: string, s: number, d: string) => {
+    const failing = faultingCallees(id);
+    if (!failing.length) return give(id, s, `${d}: where the requests' path changed`);
+    give(id, 0.25 * s, `${d}, after failed calls to ${failing.map(label).join(', ')}`);
+    for (const c of failing) give(c, (0.75 * s) / failing.length, `its failures change what ${label(id)} does (${d})`, false);
+  };
+
   for (const a of byId.values()) {
     const callees = outEdges(a.id).map((e) => e.to);
     for (const e of a.evidence) {
@@ -124,7 +139,7 @@ export function findRootCauses(g: Graph, nodes: readonly AnomalousNode[], edges:
         const below = callees.filter((c) => has(c, (x) => x.category === 'LATENCY') || edgeHas(`${a.id}>${c}`, 'gapMs'));
         if (below.length) give(a.id, 0.1 * s, `${d}, explained by slower calls to ${below.map(label).join(', ')}`);
         else give(a.id, 0.5 * s, `${d}, with no slower callee to explain it`);
-      } else if (e.metric === 'latencyMs') give(a.id, 0.3 * s, `${d}: its requests end early`);
+      } else if (e.metric === 'latencyMs') pathChange(a.id, 0.3 * s, `${d}: its requests end early`);
       else if (e.metric === 'faultRate') {
         const st = a.node.stats;
         const own = st.ownFault + st.passedFault ? st.ownFault / (st.ownFault + st.passedFault) : 1;
@@ -151,7 +166,7 @@ export function findRootCauses(g: Graph, nodes: readonly AnomalousNode[], edges:
         const sum = inShare + outShare || 1;
         give(ed.to, (s * inShare) / sum, `${d}; ${pct(inShare)} of its tested callers see it`, false);
         give(ed.from, (s * outShare) / sum, `${d}; ${pct(outShare)} of its tested calls see it`);
-      } else if (e.metric === 'callsPerRequest') give(ed.from, s, `${d}: where the requests' path changed`);
+      } else if (e.metric === 'callsPerRequest') pathChange(ed.from, s, d);
       else give(ed.to, s, d, false);
     }
   }
@@ -161,7 +176,6 @@ export function findRootCauses(g: Graph, nodes: readonly AnomalousNode[], edges:
   // grown gaps, faults through faulting callees, throttles through throttling ones), to where it starts:
   // a node with no troubled callee of that kind, or one that carries at least half of its own evidence
   // as blame. Every node on the way is a member of the source's group.
-  const notClient = (id: string) => g.nodes.get(id)?.ref.type !== CLIENT_TYPE;
   const load = new Map<string, number>();
   const carry = (id: string, e: Evidence) => load.set(id, (load.get(id) ?? 0) + strength(e));
   for (const a of byId.values()) for (const e of a.evidence) carry(a.id, e);
@@ -202,7 +216,9 @@ export function findRootCauses(g: Graph, nodes: readonly AnomalousNode[], edges:
     for (const cat of new Set(evidence.filter((e) => e.impact).map((e) => e.category))) {
       const own = evidence.filter((e) => e.category === cat);
       // a change of path starts at the caller that made it
-      const sources = own.some((e) => e.metric === 'callsPerRequest' || (e.metric === 'latencyMs' && e.direction === 'down')) ? new Set([id]) : sourcesOf(id, cat, new Set());
+      // a change of path starts at the caller that made it, unless its failing callees explain it
+      const pathOnly = own.every((e) => e.metric === 'callsPerRequest' || (e.metric === 'latencyMs' && e.direction === 'down'));
+      const sources = pathOnly && !faultingCallees(id).length ? new Set([id]) : sourcesOf(id, cat, new Set());
       for (const src of sources) join(src, [id, ...also], own);
     }
   };
