@@ -142,6 +142,22 @@ describe('findRootCauses: what requests do, and how they end', () => {
     expect(groups[0]!.candidates[1]!.reason).toBe('B (AWS::ECS::Container): involved, but none of the evidence starts here.');
   });
 
+  it('A stops calling C after its calls to B fail: most of the change of path is blamed on B, and the insight is B\'s', () => {
+    // A calls B (which faults, and A's calls to B carry the faults: all passed up) and C (calls per request fell)
+    const g = graphOf(A, [node(A, 1000, { fault: 50, passedFault: 50 }), node(B, 1000, { fault: 100 }), node(C)], [{ from: A, to: B, stats: { count: 1000, fault: 100 } }, { from: A, to: C }]);
+    const groups = analyse(g, [at(g, A, ev('faultRate', { score: 20 })), at(g, B, ev('faultRate', { score: 20 }))], [on(A, C, ev('callsPerRequest'))]);
+    expect(groups).toHaveLength(1);
+    // A's faults (strength 1, all passed up): 1 to B; B's own: 1 to B; the path change on A → C (0.5):
+    // 0.25·0.5 = 0.125 to A, 0.75·0.5 = 0.375 to B, the callee whose failures explain it
+    expect(scores(groups[0]!)).toEqual([
+      [B, 2.375],
+      [A, 0.125],
+      [C, 0],
+    ]);
+    expect(groups[0]).toMatchObject({ source: B, categories: ['FAULT'], members: [A, B, C] });
+    expect(groups[0]!.candidates[1]!.reason).toContain('after failed calls to B (AWS::ECS::Container)');
+  });
+
   it('faults passed up from the callee B: B gets the passed-up share, A its own 25 %', () => {
     // A: 40 faults, 10 its own, 30 passed up; B faults on its own, and A's calls to B carry its faults
     const g = graphOf(A, [node(A, 1000, { fault: 40, passedFault: 30 }), node(B, 1000, { fault: 100 })], [{ from: A, to: B }]);
