@@ -1,7 +1,7 @@
 import { FLAG_FAULT, FLAG_THROTTLE, type SlimDoc, type SlimEntity } from '../ingest/record.js';
 import { bucketIndex, bucketName } from './histogram.js';
 import { CLIENT_TYPE, REMOTE_TYPE, edgeId, nodeId } from './graph-ids.js';
-import { memberOf, type Deltas } from './fold.js';
+import { memberAt, type Deltas } from './fold.js';
 import { windowOf } from './keys.js';
 
 /**
@@ -65,18 +65,32 @@ function outermostCalls(e: SlimEntity, isDoc: boolean, out: Call[]): void {
   }
 }
 
+const starts: number[] = [];
+const ends: number[] = [];
+
+/** Length of the union of the calls' caller views clipped to [lo, hi], without allocating. */
 function unionLength(calls: readonly Call[], lo: number, hi: number): number {
-  const iv: Array<[number, number]> = [];
-  for (const { view } of calls) {
-    const s = Math.max(view.s, lo);
-    const e = Math.min(view.e, hi);
-    if (e > s) iv.push([s, e]);
+  let m = 0;
+  for (let i = 0; i < calls.length; i++) {
+    const v = calls[i]!.view;
+    const s = Math.max(v.s, lo);
+    const e = Math.min(v.e, hi);
+    if (!(e > s)) continue;
+    let j = m++;
+    while (j > 0 && starts[j - 1]! > s) {
+      starts[j] = starts[j - 1]!;
+      ends[j] = ends[j - 1]!;
+      j--;
+    }
+    starts[j] = s;
+    ends[j] = e;
   }
-  iv.sort((a, b) => a[0] - b[0]);
   let total = 0;
   let cs = -Infinity;
   let ce = -Infinity;
-  for (const [s, e] of iv) {
+  for (let i = 0; i < m; i++) {
+    const s = starts[i]!;
+    const e = ends[i]!;
     if (s > ce) {
       if (ce > cs) total += ce - cs;
       cs = s;
@@ -91,8 +105,68 @@ function inc(fields: Map<string, number>, f: string): void {
   fields.set(f, (fields.get(f) ?? 0) + 1);
 }
 
+/** Field names by prefix and bucket index, shared by every batch (bounded). */
+const bucketFields = new Map<string, Map<number, string>>();
+
+function bucketField(prefix: string, index: number): string {
+  let byIndex = bucketFields.get(prefix);
+  if (!byIndex) bucketFields.set(prefix, (byIndex = new Map()));
+  let f = byIndex.get(index);
+  if (f === undefined) {
+    f = prefix + bucketName(index);
+    if (byIndex.size < 4096) byIndex.set(index, f);
+  }
+  return f;
+}
+
 function add(fields: Map<string, number>, prefix: string, seconds: number): void {
-  inc(fields, prefix + bucketName(bucketIndex(seconds * 1000)));
+  inc(fields, bucketField(prefix, bucketIndex(seconds * 1000)));
+}
+
+/** An operation's field names: its counter, and its coarse buckets by index (bounded). */
+interface OperationFields {
+  count: string;
+  buckets: Map<number, string>;
+}
+const operationFields = new Map<string, OperationFields>();
+
+function fieldsOf(op: string): OperationFields {
+  let f = operationFields.get(op);
+  if (!f) {
+    if (operationFields.size > 10_000) operationFields.clear();
+    operationFields.set(op, (f = { count: operationField(op, TIMING_FIELDS.operationCount), buckets: new Map() }));
+  }
+  return f;
+}
+
+function operationBucket(f: OperationFields, op: string, seconds: number): string {
+  const i = bucketIndex(seconds * 1000);
+  const coarse = i === -Infinity ? i : Math.floor(i / 8) * 8 + 4;
+  let name = f.buckets.get(coarse);
+  if (name === undefined) f.buckets.set(coarse, (name = operationField(op, bucketName(coarse))));
+  return name;
+}
+
+/** Node and edge ids met in a batch, built once each. */
+class Ids {
+  private readonly nodes = new Map<string, Map<string, string>>();
+  private readonly edges = new Map<string, Map<string, string>>();
+
+  node(type: string, name: string): string {
+    let byName = this.nodes.get(type);
+    if (!byName) this.nodes.set(type, (byName = new Map()));
+    let id = byName.get(name);
+    if (id === undefined) byName.set(name, (id = nodeId(type, name)));
+    return id;
+  }
+
+  edge(from: string, to: string): string {
+    let byTo = this.edges.get(from);
+    if (!byTo) this.edges.set(from, (byTo = new Map()));
+    let id = byTo.get(to);
+    if (id === undefined) byTo.set(to, (id = edgeId(from, to)));
+    return id;
+  }
 }
 
 /** Counts a request that starts in the second half of its window, with its fault or throttle. */
@@ -110,17 +184,22 @@ function late(fields: Map<string, number>, e: SlimEntity, window: number, window
  */
 export function foldTiming(segments: readonly SlimDoc[], owned: ReadonlySet<string>, windowSeconds: number, deltas: Deltas): void {
   const used = new Set<string>();
-  /** unwrapped traced calls by trace + id: their gap needs the callee's segment */
-  const open = new Map<string, { edge: string; window: number; seconds: number }>();
+  const ids = new Ids();
+  /** calls a callee in the batch may answer, by trace + id: the gap of an unwrapped one needs the
+   * callee's segment, and an untraced remote one is linked here (fold() links traced calls) */
+  const open = new Map<string, { edge: string; window: number; seconds: number; gap: boolean; link: boolean }>();
+  /** counted segments that name a caller: (index, node id, window) */
+  const callees: Array<{ seg: SlimDoc; node: string; window: number }> = [];
   const calls: Call[] = [];
-  for (const seg of segments) {
+  for (let k = 0; k < segments.length; k++) {
+    const seg = segments[k]!;
     if (seg.k !== 's') continue;
-    const member = memberOf(seg.t, seg.i);
+    const member = memberAt(segments, k);
     if (!owned.has(member) || used.has(member)) continue;
     used.add(member);
     const w = windowOf(seg.s, windowSeconds);
     const delta = deltas.get(w);
-    const from = nodeId(seg.ty ?? '', seg.n);
+    const from = ids.node(seg.ty ?? '', seg.n);
     const node = delta?.nodes.get(from);
     if (!node) continue;
     calls.length = 0;
@@ -128,35 +207,49 @@ export function foldTiming(segments: readonly SlimDoc[], owned: ReadonlySet<stri
     add(node, TIMING_FIELDS.ownBucketPrefix, seg.e - seg.s - (calls.length ? unionLength(calls, seg.s, seg.e) : 0));
     late(node, seg, w, windowSeconds);
     const op = seg.u;
-    if (op !== undefined) {
-      inc(node, operationField(op, TIMING_FIELDS.operationCount));
-      inc(node, operationField(op, coarseBucket(seg.e - seg.s)));
+    const opFields = op === undefined ? undefined : fieldsOf(op);
+    if (opFields) {
+      inc(node, opFields.count);
+      inc(node, operationBucket(opFields, op!, seg.e - seg.s));
     }
     if (!seg.p) {
-      const client = delta!.edges.get(edgeId(nodeId(CLIENT_TYPE, seg.n), from));
+      const client = delta!.edges.get(ids.edge(ids.node(CLIENT_TYPE, seg.n), from));
       if (client) late(client, seg, w, windowSeconds);
-    }
-    for (const { call, view, wrapped } of calls) {
+    } else callees.push({ seg, node: from, window: w });
+    for (let i = 0; i < calls.length; i++) {
+      const { call, view, wrapped } = calls[i]!;
       if (call.st) continue; // streamed: counted (or not) with its own document
       const cw = windowOf(call.s, windowSeconds);
-      const alias = call.ns === 'a' ? nodeId(call.ty ?? `AWS::${call.n}`, call.n) : nodeId(REMOTE_TYPE, call.n);
-      const edge = edgeId(from, alias);
+      const alias = call.ns === 'a' ? ids.node(call.ty ?? `AWS::${call.n}`, call.n) : ids.node(REMOTE_TYPE, call.n);
+      const edge = ids.edge(from, alias);
       const fields = deltas.get(cw)?.edges.get(edge);
       if (!fields) continue;
       late(fields, call, cw, windowSeconds);
-      if (op !== undefined) inc(fields, operationField(op, TIMING_FIELDS.operationCount));
+      if (opFields) inc(fields, opFields.count);
       if (wrapped) add(fields, TIMING_FIELDS.gapBucketPrefix, Math.max(0, view.e - view.s - (call.e - call.s)));
-      else if (call.tr) open.set(`${seg.t}/${call.i}`, { edge, window: cw, seconds: view.e - view.s });
+      const link = !call.tr && call.ns === 'r';
+      if (link || (!wrapped && call.tr)) open.set(`${seg.t}/${call.i}`, { edge, window: cw, seconds: view.e - view.s, gap: !wrapped, link });
     }
   }
   if (!open.size) return;
-  for (const seg of segments) {
-    if (seg.k !== 's' || !seg.p) continue;
+  for (const { seg, node, window } of callees) {
     const key = `${seg.t}/${seg.p}`;
     const c = open.get(key);
     if (!c) continue;
     open.delete(key);
-    const fields = deltas.get(c.window)?.edges.get(c.edge);
-    if (fields) add(fields, TIMING_FIELDS.gapBucketPrefix, Math.max(0, c.seconds - (seg.e - seg.s)));
+    const d = deltas.get(c.window);
+    if (c.gap) {
+      const fields = d?.edges.get(c.edge);
+      if (fields) add(fields, TIMING_FIELDS.gapBucketPrefix, Math.max(0, c.seconds - (seg.e - seg.s)));
+    }
+    // X-Ray links a callee to any call by parent_id: a remote call not marked traced (converted traces,
+    // other producers) is linked when its callee is in the same batch, where fold() left the callee
+    // waiting. It is not left waiting in Redis itself: an untraced external call would wait forever.
+    const pending = deltas.get(window)?.pendingCallees;
+    if (c.link && d && pending?.get(seg.p!) === node) {
+      pending.delete(seg.p!);
+      const l = `${c.edge}>${node}`;
+      d.links.set(l, (d.links.get(l) ?? 0) + 1);
+    }
   }
 }

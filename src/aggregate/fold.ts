@@ -54,6 +54,13 @@ function addStreamed(out: Map<number, string[]>, trace: string, e: SlimEntity, w
   }
 }
 
+/** The member of segment `k` of a batch, from the memo claimables() left when it still applies. */
+export function memberAt(segments: readonly SlimDoc[], k: number): string {
+  const memo = segmentMembers.get(segments);
+  const seg = segments[k]!;
+  return memo && k < memo.ids.length && memo.ids[k] === seg.i && memo.traces[k] === seg.t ? memo.members[k]! : memberOf(seg.t, seg.i);
+}
+
 /** Everything whose counting must be de-duplicated, in a stable order, grouped by window. */
 export function claimables(segments: readonly SlimDoc[], windowSeconds: number): Map<number, string[]> {
   const out = new Map<number, string[]>();

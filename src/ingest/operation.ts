@@ -33,14 +33,27 @@ function pathOf(url: string): string {
   return u.startsWith('/') ? u : `/${u}`;
 }
 
+/** Recent answers: the same URLs come back again and again (bounded; cleared when full). */
+const cache = new Map<string, string>();
+
 export function operationOf(http: { request?: { method?: string; url?: string } } | undefined): string | undefined {
   const url = http?.request?.url;
   if (typeof url !== 'string' || url.length === 0) return undefined;
+  const key = `${typeof http?.request?.method === 'string' ? http.request.method : ''}\n${url}`;
+  let op = cache.get(key);
+  if (op === undefined) {
+    if (cache.size >= 10_000) cache.clear();
+    cache.set(key, (op = normalize(url, http?.request?.method)));
+  }
+  return op;
+}
+
+function normalize(url: string, rawMethod: unknown): string {
   const parts = pathOf(url)
     .split('/')
     .filter((p) => p.length > 0)
     .slice(0, MAX_PARTS)
     .map((p) => (isIdentifier(p) ? '{id}' : p.replace(/[^\w.~{}:@!$&'()*+,;=-]/g, '_')));
-  const method = typeof http?.request?.method === 'string' && /^[A-Za-z]{1,10}$/.test(http.request.method) ? `${http.request.method.toUpperCase()} ` : '';
+  const method = typeof rawMethod === 'string' && /^[A-Za-z]{1,10}$/.test(rawMethod) ? `${rawMethod.toUpperCase()} ` : '';
   return `${method}/${parts.join('/')}`.slice(0, MAX_OPERATION_LENGTH);
 }

@@ -115,9 +115,7 @@ function slimSub(sub: SubsegmentDoc, inProgress: { n: number }): SlimEntity | un
     out.ns = 'a';
     out.ty = awsTypeOf(sub);
   }
-  // a remote call may be answered by a traced service whether or not the caller said so (X-Ray links
-  // them by parent_id alone); an AWS call only when the SDK says it is traced
-  if (out.ns === 'r' || (out.ns && (sub.traced === true || sub.http?.request?.traced === true))) out.tr = 1;
+  if (out.ns && (sub.traced === true || sub.http?.request?.traced === true)) out.tr = 1;
   if (sub.type === 'subsegment' && sub.trace_id !== undefined) out.st = 1;
   const c = slimChildren(sub.subsegments, inProgress);
   if (c) out.c = c;

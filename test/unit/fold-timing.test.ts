@@ -99,12 +99,20 @@ describe('gap: the caller’s view of a call minus the callee’s', () => {
     }
   });
 
-  it('a traced call whose callee segment is not in the batch, or an untraced one: no gap', () => {
+  it('a traced call whose callee segment is not in the batch: no gap', () => {
     const alone = foldBatch([seg('a1', 'A', 1, 1.3, { c: [call('c1', 'B', 1.05, 1.25, { tr: 1 })] })]);
     expect(edgeStats(alone, A, remote('B'))).toMatchObject({ count: 1, gapHistogram: new Map() });
-    // a segment naming the call as parent, but the call says it is untraced
-    const untraced = foldBatch([seg('a1', 'A', 1, 1.3, { c: [call('c1', 'B', 1.05, 1.25)] }), seg('b1', 'B', 1.06, 1.24, { p: 'c1' })]);
-    expect(edgeStats(untraced, A, remote('B')).gapHistogram).toEqual(new Map());
+  });
+
+  it('a remote call not marked traced, answered in the batch: linked (as X-Ray links by parent_id) and its gap measured', () => {
+    // call 200 ms, callee segment 180 ms: gap 20 ms
+    const d = foldBatch([seg('a1', 'A', 1, 1.3, { c: [call('c1', 'B', 1.05, 1.25)] }), seg('b1', 'B', 1.06, 1.24, { p: 'c1' })]);
+    expect(edgeStats(d, A, remote('B')).gapHistogram).toEqual(new Map([[bucketOf(20), 1]]));
+    const delta = [...d.values()][0]!;
+    // fold() left the callee waiting for a traced caller; the link is made here instead, and nothing waits
+    expect([...delta.links]).toEqual([[`${edgeId(A, remote('B'))}>${nodeId(TY, 'B')}`, 1]]);
+    expect(delta.pendingCallees.has('c1')).toBe(false);
+    expect(delta.pendingCallers.has('c1')).toBe(false);
   });
 
   it('a negative gap (the caller stopped waiting first: a timeout) goes to the zero bucket', () => {
