@@ -215,11 +215,15 @@ export function findRootCauses(g: Graph, nodes: readonly AnomalousNode[], edges:
   const start = (id: string, evidence: readonly Evidence[], also: readonly string[]) => {
     for (const cat of new Set(evidence.filter((e) => e.impact).map((e) => e.category))) {
       const own = evidence.filter((e) => e.category === cat);
-      // a change of path starts at the caller that made it
       // a change of path starts at the caller that made it, unless its failing callees explain it
       const pathOnly = own.every((e) => e.metric === 'callsPerRequest' || (e.metric === 'latencyMs' && e.direction === 'down'));
       const sources = pathOnly && !faultingCallees(id).length ? new Set([id]) : sourcesOf(id, cat, new Set());
-      for (const src of sources) join(src, [id, ...also], own);
+      // a path that changed because requests failed (here, or in the calls they made) is reported as
+      // what failed: requests that are throttled end early and skip their later calls too
+      const rates = pathOnly ? [id, ...faultingCallees(id)].flatMap((n) => byId.get(n)?.evidence ?? []).filter((x) => x.metric === 'faultRate' || x.metric === 'throttleRate') : [];
+      const as = rates.length && rates.every((x) => x.metric === 'throttleRate') ? 'THROTTLE' : undefined;
+      const reported = as ? own.map((e) => ({ ...e, category: as as Category })) : own;
+      for (const src of sources) join(src, [id, ...also], reported);
     }
   };
   for (const a of byId.values()) if (notClient(a.id)) start(a.id, a.evidence, []);

@@ -158,6 +158,13 @@ describe('findRootCauses: what requests do, and how they end', () => {
     expect(groups[0]!.candidates[1]!.reason).toContain('after failed calls to B (AWS::ECS::Container)');
   });
 
+  it('a service that throttles: its requests end early and skip their calls, and the insight is a THROTTLE one', () => {
+    const g = graphOf(A, [node(A, 1000, { throttle: 300, error: 300 }), node(B)], [{ from: A, to: B }]);
+    const groups = analyse(g, [at(g, A, ev('throttleRate', { score: 20 }), ev('latencyMs', { direction: 'down', observed: 2, high: Infinity }))], [on(A, B, ev('callsPerRequest'))]);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]).toMatchObject({ source: A, categories: ['THROTTLE'] });
+  });
+
   it('faults passed up from the callee B: B gets the passed-up share, A its own 25 %', () => {
     // A: 40 faults, 10 its own, 30 passed up; B faults on its own, and A's calls to B carry its faults
     const g = graphOf(A, [node(A, 1000, { fault: 40, passedFault: 30 }), node(B, 1000, { fault: 100 })], [{ from: A, to: B }]);
