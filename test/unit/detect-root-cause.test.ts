@@ -159,7 +159,7 @@ describe('findRootCauses: what requests do, and how they end', () => {
   });
 
   it('a service that throttles: its requests end early and skip their calls, and the insight is a THROTTLE one', () => {
-    const g = graphOf(A, [node(A, 1000, { throttle: 300, error: 300 }), node(B)], [{ from: A, to: B }]);
+    const g = graphOf(A, [node(A, 1000, { throttle: 300 }), node(B)], [{ from: A, to: B }]);
     const groups = analyse(g, [at(g, A, ev('throttleRate', { score: 20 }), ev('latencyMs', { direction: 'down', observed: 2, high: Infinity }))], [on(A, B, ev('callsPerRequest'))]);
     expect(groups).toHaveLength(1);
     expect(groups[0]).toMatchObject({ source: A, categories: ['THROTTLE'] });
