@@ -17,7 +17,9 @@ import { windowOf } from './keys.js';
  * span around the remote hop, as OpenTelemetry-converted traces have). The callee's view is its own
  * segment (when it is in the same batch), or the remote subsegment when a wrapper holds it (then the
  * remote subsegment carries the callee's timing). A negative gap (the caller stopped waiting before the
- * callee finished: a timeout) counts in the zero bucket.
+ * callee finished: a timeout) counts in the zero bucket. Both histograms use buckets eight times coarser
+ * than the response time's (±9 %, `coarseBucket`): they are judged against ratios of 1.5, and a window
+ * stays small (bench:ingest's bytes per service-window).
  *
  * It also counts the requests (and calls) that start in the second half of their window, with their
  * faults and throttles (`c2`, `f2`, `t2`): whether a rise in a rate fills the window or is a blip
@@ -41,8 +43,13 @@ export function operationField(op: string, part: string): string {
 
 /** A latency's bucket, eight times coarser than the histogram's (named by the scale-5 bucket at its middle). */
 export function coarseBucket(seconds: number): string {
+  return bucketName(coarseIndex(seconds));
+}
+
+/** coarseBucket's index (of the scale-5 bucket at the middle of the coarse one). */
+function coarseIndex(seconds: number): number {
   const i = bucketIndex(seconds * 1000);
-  return bucketName(i === -Infinity ? i : Math.floor(i / 8) * 8 + 4);
+  return i === -Infinity ? i : Math.floor(i / 8) * 8 + 4;
 }
 
 interface Call {
@@ -119,8 +126,9 @@ function bucketField(prefix: string, index: number): string {
   return f;
 }
 
+/** Own time and gaps in coarse buckets too: they are judged against ratios of 1.5, not read as percentiles. */
 function add(fields: Map<string, number>, prefix: string, seconds: number): void {
-  inc(fields, bucketField(prefix, bucketIndex(seconds * 1000)));
+  inc(fields, bucketField(prefix, coarseIndex(seconds)));
 }
 
 /** An operation's field names: its counter, and its coarse buckets by index (bounded). */
@@ -140,8 +148,7 @@ function fieldsOf(op: string): OperationFields {
 }
 
 function operationBucket(f: OperationFields, op: string, seconds: number): string {
-  const i = bucketIndex(seconds * 1000);
-  const coarse = i === -Infinity ? i : Math.floor(i / 8) * 8 + 4;
+  const coarse = coarseIndex(seconds);
   let name = f.buckets.get(coarse);
   if (name === undefined) f.buckets.set(coarse, (name = operationField(op, bucketName(coarse))));
   return name;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { claimables, fold, type Deltas } from '../../src/aggregate/fold.js';
-import { foldTiming } from '../../src/aggregate/fold-timing.js';
+import { coarseBucket, foldTiming } from '../../src/aggregate/fold-timing.js';
 import { CLIENT_TYPE, REMOTE_TYPE, edgeId, nodeId } from '../../src/aggregate/graph-ids.js';
 import { ZERO_BUCKET, bucketOf } from '../../src/aggregate/histogram.js';
 import { statsFromHash, type Stats } from '../../src/aggregate/stats.js';
@@ -43,7 +43,8 @@ function foldBatch(docs: SlimDoc[], owned?: Set<string>): Deltas {
 const read = (fields: Map<string, number> | undefined): Stats => statsFromHash(Object.fromEntries([...(fields ?? [])].map(([k, v]) => [k, String(v)])));
 const nodeStats = (d: Deltas, nid: string, w = T0) => read(d.get(w)?.nodes.get(nid));
 const edgeStats = (d: Deltas, from: string, to: string, w = T0) => read(d.get(w)?.edges.get(edgeId(from, to)));
-const one = (ms: number) => new Map([[bucketOf(ms), 1]]);
+/** Own time and gaps are kept in coarse buckets (fold-timing.ts coarseBucket). */
+const one = (ms: number) => new Map([[coarseBucket(ms / 1000), 1]]);
 const remote = (name: string) => nodeId(REMOTE_TYPE, name);
 
 describe('own time', () => {
@@ -107,7 +108,7 @@ describe('gap: the caller’s view of a call minus the callee’s', () => {
   it('a remote call not marked traced, answered in the batch: linked (as X-Ray links by parent_id) and its gap measured', () => {
     // call 200 ms, callee segment 180 ms: gap 20 ms
     const d = foldBatch([seg('a1', 'A', 1, 1.3, { c: [call('c1', 'B', 1.05, 1.25)] }), seg('b1', 'B', 1.06, 1.24, { p: 'c1' })]);
-    expect(edgeStats(d, A, remote('B')).gapHistogram).toEqual(new Map([[bucketOf(20), 1]]));
+    expect(edgeStats(d, A, remote('B')).gapHistogram).toEqual(one(20));
     const delta = [...d.values()][0]!;
     // fold() left the callee waiting for a traced caller; the link is made here instead, and nothing waits
     expect([...delta.links]).toEqual([[`${edgeId(A, remote('B'))}>${nodeId(TY, 'B')}`, 1]]);
