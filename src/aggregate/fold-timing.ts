@@ -1,7 +1,7 @@
 import { FLAG_FAULT, FLAG_THROTTLE, type SlimDoc, type SlimEntity } from '../ingest/record.js';
 import { bucketIndex, bucketName } from './histogram.js';
 import { CLIENT_TYPE, REMOTE_TYPE, edgeId, nodeId } from './graph-ids.js';
-import { memberAt, type Deltas } from './fold.js';
+import { callsUnionLength, memberAt, type Deltas } from './fold.js';
 import { windowOf } from './keys.js';
 
 /**
@@ -72,40 +72,14 @@ function outermostCalls(e: SlimEntity, isDoc: boolean, out: Call[]): void {
   }
 }
 
-const starts: number[] = [];
-const ends: number[] = [];
+/** The calls' caller views, for callsUnionLength (reused: one segment at a time). */
+const views: SlimEntity[] = [];
 
-/** Length of the union of the calls' caller views clipped to [lo, hi], without allocating. */
+/** Length of the union of the calls' caller views clipped to [lo, hi]. */
 function unionLength(calls: readonly Call[], lo: number, hi: number): number {
-  let m = 0;
-  for (let i = 0; i < calls.length; i++) {
-    const v = calls[i]!.view;
-    const s = Math.max(v.s, lo);
-    const e = Math.min(v.e, hi);
-    if (!(e > s)) continue;
-    let j = m++;
-    while (j > 0 && starts[j - 1]! > s) {
-      starts[j] = starts[j - 1]!;
-      ends[j] = ends[j - 1]!;
-      j--;
-    }
-    starts[j] = s;
-    ends[j] = e;
-  }
-  let total = 0;
-  let cs = -Infinity;
-  let ce = -Infinity;
-  for (let i = 0; i < m; i++) {
-    const s = starts[i]!;
-    const e = ends[i]!;
-    if (s > ce) {
-      if (ce > cs) total += ce - cs;
-      cs = s;
-      ce = e;
-    } else if (e > ce) ce = e;
-  }
-  if (ce > cs) total += ce - cs;
-  return total;
+  views.length = 0;
+  for (let i = 0; i < calls.length; i++) views.push(calls[i]!.view);
+  return callsUnionLength(views, views.length, lo, hi);
 }
 
 function inc(fields: Map<string, number>, f: string): void {

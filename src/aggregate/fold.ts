@@ -212,7 +212,7 @@ const starts: number[] = [];
 const ends: number[] = [];
 
 /** Length of the union of the first n calls' [s, e] intervals clipped to [lo, hi], without building the intervals. */
-function callsUnionLength(calls: readonly SlimEntity[], n: number, lo: number, hi: number): number {
+export function callsUnionLength(calls: readonly SlimEntity[], n: number, lo: number, hi: number): number {
   if (n === 1) {
     const s = Math.max(calls[0]!.s, lo);
     const e = Math.min(calls[0]!.e, hi);

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import type { InsightEvent } from '../../src/insights/model.js';
 import { replay } from '../../src/replay/replay.js';
+import { Rng } from '../../src/sim/random.js';
 import { dropPrefix, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 /**
@@ -38,22 +39,11 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-/** A small seeded generator (mulberry32), so the file is the same on every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const hex = (r: () => number, n: number) => Array.from({ length: n }, () => Math.floor(r() * 16).toString(16)).join('');
 
 function workload(): string {
-  const r = rng(42);
+  const gen = new Rng(42);
+  const r = () => gen.next();
   const lines: string[] = [];
   const minutes = 62;
   for (let m = 0; m < minutes; m++) {
