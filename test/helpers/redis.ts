@@ -27,3 +27,17 @@ export async function dropPrefix(redis: Redis, prefix: string): Promise<number> 
   }
   return n;
 }
+
+/**
+ * Deletes a prefix and the replay namespaces under it (`<prefix>-replay-<random>`): replay drops its own
+ * namespace, so these only exist when a run died half-way.
+ */
+export async function dropPrefixAndReplays(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}-replay-*`, 'COUNT', 2000);
+    cursor = next;
+    if (keys.length) await redis.unlink(...keys);
+  } while (cursor !== '0');
+  await dropPrefix(redis, prefix);
+}

@@ -12,7 +12,7 @@ import type { InsightEvent } from '../../src/insights/model.js';
 import { replay } from '../../src/replay/replay.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { writeSimulation } from '../../src/sim/write.js';
-import { dropPrefix, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { dropPrefixAndReplays, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 /**
  * `eval` end to end on two small simulated cases (a short shop run with two incidents of different
@@ -87,13 +87,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}-replay-*`, 'COUNT', 2000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
-  await dropPrefix(redis, prefix);
+  await dropPrefixAndReplays(redis, prefix);
   redis.disconnect();
 });
 

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { InsightEvent } from '../../src/insights/model.js';
 import { replay } from '../../src/replay/replay.js';
 import { Rng } from '../../src/sim/random.js';
-import { dropPrefix, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { dropPrefixAndReplays, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 /**
  * Latency and call structure per operation, through the real pipeline (replay: queue, worker, Redis
@@ -29,13 +29,7 @@ const START = 1_790_000_040; // a window boundary (multiple of 60)
 
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}-replay-*`, 'COUNT', 2000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
-  await dropPrefix(redis, prefix);
+  await dropPrefixAndReplays(redis, prefix);
   redis.disconnect();
 });
 

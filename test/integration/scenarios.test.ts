@@ -12,7 +12,7 @@ import { scoreCase } from '../../src/eval/score.js';
 import { SCENARIOS } from '../../src/sim/scenarios/index.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { writeSimulation } from '../../src/sim/write.js';
-import { dropPrefix, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { dropPrefixAndReplays, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
 
 /**
  * Acceptance, by the scorer `eval` uses (src/eval/score.ts), on every shipped scenario at its default settings: every
@@ -31,14 +31,7 @@ const WORKER_PROCESSES = Math.max(1, Math.min(availableParallelism(), 4));
 
 afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
-  // replay drops its own namespace (`<prefix>-replay-<random>`); this only matters if a run died half-way
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}-replay-*`, 'COUNT', 2000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
-  await dropPrefix(redis, prefix);
+  await dropPrefixAndReplays(redis, prefix);
   redis.disconnect();
 });
 
