@@ -14,6 +14,7 @@ import { Intake } from './ingest/intake.js';
 import { UdpListener } from './ingest/udp.js';
 import { Backlog, doorThrottle } from './ingest/backlog.js';
 import { createApp } from './api/app.js';
+import type { TraceApiOptions } from './api/xray-traces.js';
 import { nodePutTraceSegments } from './api/put-trace-segments.js';
 import { QUEUE, bullPrefix, closeQueue, ingestQueue } from './queue/queues.js';
 import type { Metrics } from './obs/metrics.js';
@@ -86,8 +87,11 @@ function once(fn: () => Promise<void>): () => Promise<void> {
   return () => (p ??= fn());
 }
 
-/** HTTP + UDP doors: validate, batch, queue. */
-export async function startServer(cfg: Config, redisUrl: string, log: Logger, metrics: Metrics): Promise<ServerHalf> {
+/**
+ * HTTP + UDP doors: validate, batch, queue. `extras.traces` serves BatchGetTraces and GetTraceSummaries
+ * from a trace store the caller owns; without it they answer 503.
+ */
+export async function startServer(cfg: Config, redisUrl: string, log: Logger, metrics: Metrics, extras: { traces?: TraceApiOptions } = {}): Promise<ServerHalf> {
   const queueRedis = connect(redisUrl, 'request');
   const readRedis = connect(redisUrl, 'request');
   queueRedis.on('error', (err) => log.debug({ err: err.message }, 'queue redis error'));
@@ -129,7 +133,7 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
   const ready = () => queueRedis.status === 'ready' && readRedis.status === 'ready';
   const reader = new AggregateReader(readRedis, keySpace(cfg.keyPrefix), cfg.windowSeconds);
   const webhooks = webhookApi(cfg, readRedis, queueRedis, log.child({ component: 'webhooks' }), metrics);
-  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps, backlog, insights: new InsightStore(readRedis, cfg.keyPrefix, cfg.insights.retentionSeconds), xray: cfg.xray });
+  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps, backlog, insights: new InsightStore(readRedis, cfg.keyPrefix, cfg.insights.retentionSeconds), xray: cfg.xray, traces: extras.traces });
   // PutTraceSegments straight on node:http (the hot path); everything else through Hono.
   const put = nodePutTraceSegments({ intake, ready, log: log.child({ component: 'http' }), ...doorThrottle(backlog, metrics, 'http') }, cfg.http.bodyLimitBytes);
   const rest = getRequestListener(app.fetch);

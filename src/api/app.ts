@@ -13,6 +13,7 @@ import { samplingRoutes } from './sampling.js';
 import { webhookRoutes, type WebhookApiDeps } from './webhooks.js';
 import { insightRoutes } from './xray-insights.js';
 import { groupRoutes, type GroupIdentity } from './xray-groups.js';
+import { traceRoutes, type TraceApiOptions } from './xray-traces.js';
 import type { InsightStore } from '../insights/store.js';
 import { doorThrottle, type Backlog } from '../ingest/backlog.js';
 
@@ -35,6 +36,8 @@ export interface AppDeps {
   backlog?: Backlog;
   /** Region and account in group ARNs and service ids. @defaultValue us-east-1, 000000000000 */
   xray?: GroupIdentity;
+  /** The trace store behind BatchGetTraces and GetTraceSummaries; absent: those operations answer 503. */
+  traces?: TraceApiOptions;
 }
 
 /** The HTTP API: X-Ray-compatible operations, our own JSON API, health and metrics. */
@@ -61,6 +64,7 @@ export function createApp(deps: AppDeps): Hono {
   if (deps.webhooks) webhookRoutes(app, deps.webhooks);
   const xray = deps.xray ?? { region: 'us-east-1', accountId: '000000000000' };
   groupRoutes(app, xray);
+  traceRoutes(app, deps.traces);
   if (deps.insights) insightRoutes(app, { store: deps.insights, reader: deps.reader, ready: deps.ready, group: xray });
   app.get('/healthz', (c) => c.json({ ok: true }));
   // Refusing documents for a while is not being unready: every door shares the one backlog, so taking

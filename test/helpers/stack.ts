@@ -6,6 +6,7 @@ import { createMetrics } from '../../src/obs/metrics.js';
 import { startServer, startWorker, type ServerHalf, type Running } from '../../src/runtime.js';
 import { QUEUE, bullPrefix } from '../../src/queue/queues.js';
 import { redisUrl, uniquePrefix } from './redis.js';
+import type { TraceApiOptions } from '../../src/api/xray-traces.js';
 
 export interface Stack {
   cfg: Config;
@@ -18,11 +19,11 @@ export interface Stack {
 }
 
 /** Server and (optionally) worker in this process, on free ports, in a fresh key prefix. */
-export async function startStack(overrides: Record<string, unknown> = {}, opts: { worker?: boolean } = {}): Promise<Stack> {
+export async function startStack(overrides: Record<string, unknown> = {}, opts: { worker?: boolean; traces?: TraceApiOptions } = {}): Promise<Stack> {
   const cfg = loadConfig({ overrides: { keyPrefix: uniquePrefix(), port: 0, udpPort: 0, host: '127.0.0.1', logLevel: 'silent', ...overrides } });
   const log = pino({ level: cfg.logLevel });
   const metrics = createMetrics();
-  const server = await startServer(cfg, redisUrl, log, metrics);
+  const server = await startServer(cfg, redisUrl, log, metrics, { traces: opts.traces });
   const worker = opts.worker === false ? undefined : await startWorker(cfg, redisUrl, log, metrics);
   const queue = new Queue(QUEUE.ingest, { connection: { url: redisUrl }, prefix: bullPrefix(cfg.keyPrefix) });
   return {

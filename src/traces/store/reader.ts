@@ -115,6 +115,19 @@ export async function listTraceSummaries(
   return { summaries: page, next };
 }
 
+/** Summary rows of the given traces (unknown ids left out), ordered by (start_time, trace_id). */
+export async function getTraceSummariesByIds(store: TraceStore, ids: readonly string[]): Promise<TraceSummaryRow[]> {
+  const keys = [...new Set(ids.filter(isTraceId).map((id) => id.toLowerCase()))];
+  if (keys.length === 0) return [];
+  const times = keys.map((k) => new Date(traceIdEpoch(k) * 1000).toISOString());
+  const sql = store.sql;
+  const rows = await sql<Record<string, unknown>[]>`
+    select t.* from unnest(${times}::text[], ${keys}::text[]) as u(tt, trace_id)
+      join ${sql.unsafe(qualified(store, 'traces'))} t on t.trace_time = u.tt::timestamptz and t.trace_id = u.trace_id
+    order by t.start_time, t.trace_id`;
+  return rows.map(toSummary);
+}
+
 function toSummary(r: Record<string, unknown>): TraceSummaryRow {
   const s = (k: string) => (r[k] as string | null) ?? null;
   const n = (k: string) => (r[k] as number | null) ?? null;
