@@ -3,16 +3,13 @@ import cliProgress from 'cli-progress';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../obs/log.js';
-import { resolveRedisForCli } from '../redis/resolve.js';
-import { probeRedis, unreachableMessage } from '../redis/wait.js';
+import { resolveRedisForBatch } from '../redis/resolve.js';
+import { interruptible } from '../util/interrupt.js';
 import { AppError } from '../util/errors.js';
 import { findCases } from './cases.js';
 import { readLabels } from './labels.js';
 import { evalJson, formatEval } from './report.js';
 import { runEval, type EvalCase } from './run.js';
-
-/** A batch command does not wait for Redis to come up: it says so and stops. */
-const REDIS_PROBE_TIMEOUT_MS = 5000;
 
 /**
  * Defaults measured on the 2-core machine with the Nezha dev set (15 cases, 476k documents) while other
@@ -57,29 +54,15 @@ export async function evalCli(dirs: string[], o: EvalCliOptions): Promise<number
     return 2;
   }
   const log = createLogger(cfg.logLevel);
-  const redis = await resolveRedisForCli(cfg.redisUrl);
-  if (!redis) return 2;
-  const unreachable = await probeRedis(redis.url, REDIS_PROBE_TIMEOUT_MS);
-  if (unreachable !== null) {
-    console.error(unreachableMessage({ url: redis.url, source: redis.source, reason: unreachable }));
-    await redis.stop();
-    return 1;
-  }
+  const redis = await resolveRedisForBatch(cfg.redisUrl);
+  if (typeof redis === 'number') return redis;
   const tty = Boolean(process.stderr.isTTY);
   const bar = tty
     ? new cliProgress.SingleBar({ format: 'eval |{bar}| {value}/{total} cases | {documents} documents | {duration_formatted} | {running}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
     : undefined;
   bar?.start(cases.length, 0, { documents: 0, running: '' });
   // Ctrl-C / SIGTERM: stop the replays, drop their namespaces, exit 130; a second one exits at once.
-  const abort = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (abort.signal.aborted) process.exit(130);
-    bar?.stop();
-    console.error(`eval: ${sig}, stopping (again to quit at once)`);
-    abort.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const abort = interruptible('eval', () => bar?.stop());
   try {
     const r = await runEval({
       cases,
@@ -106,8 +89,7 @@ export async function evalCli(dirs: string[], o: EvalCliOptions): Promise<number
     console.error(`eval failed: ${(err as Error).message}`);
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    abort.release();
     await redis.stop();
   }
 }

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { AppError } from '../util/errors.js';
 import { freePort } from '../util/net.js';
+import { probeRedis, unreachableMessage } from './wait.js';
 
 export interface ResolvedRedis {
   url: string;
@@ -86,4 +87,21 @@ export async function resolveRedisForCli(redisUrl: string | null): Promise<Resol
     console.error(err instanceof AppError ? err.message : String(err));
     return null;
   }
+}
+
+/** A batch command does not wait for Redis to come up: it says so and stops. */
+const BATCH_PROBE_TIMEOUT_MS = 5000;
+
+/**
+ * The Redis a batch command (replay, eval) runs on, or the exit code it ends with: 2 when none can be
+ * had, 1 when the one found does not answer within 5 s (each said in one line on stderr).
+ */
+export async function resolveRedisForBatch(redisUrl: string | null): Promise<ResolvedRedis | number> {
+  const redis = await resolveRedisForCli(redisUrl);
+  if (!redis) return 2;
+  const unreachable = await probeRedis(redis.url, BATCH_PROBE_TIMEOUT_MS);
+  if (unreachable === null) return redis;
+  console.error(unreachableMessage({ url: redis.url, source: redis.source, reason: unreachable }));
+  await redis.stop();
+  return 1;
 }

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import cliProgress from 'cli-progress';
 import { loadConfig } from '../config/load.js';
-import { resolveRedisForCli } from '../redis/resolve.js';
-import { probeRedis, unreachableMessage } from '../redis/wait.js';
+import { resolveRedisForBatch } from '../redis/resolve.js';
+import { interruptible } from '../util/interrupt.js';
 import { createLogger } from '../obs/log.js';
 import { AppError } from '../util/errors.js';
 import { replay } from './replay.js';
@@ -13,9 +13,6 @@ import { scoreCase } from '../eval/score.js';
 import { formatCaseScore } from '../eval/format.js';
 import { markdownReport } from './report.js';
 import type { InsightEvent } from '../insights/model.js';
-
-/** A batch command does not wait for Redis to come up: it says so and stops. */
-const REDIS_PROBE_TIMEOUT_MS = 5000;
 
 export interface ReplayCliOptions {
   config?: string;
@@ -39,28 +36,15 @@ export async function replayCli(files: string[], o: ReplayCliOptions): Promise<n
     return 2;
   }
   const log = createLogger(cfg.logLevel);
-  const redis = await resolveRedisForCli(cfg.redisUrl);
-  if (!redis) return 2;
-  const unreachable = await probeRedis(redis.url, REDIS_PROBE_TIMEOUT_MS);
-  if (unreachable !== null) {
-    console.error(unreachableMessage({ url: redis.url, source: redis.source, reason: unreachable }));
-    await redis.stop();
-    return 1;
-  }
+  const redis = await resolveRedisForBatch(cfg.redisUrl);
+  if (typeof redis === 'number') return redis;
   const out = o.out ? createWriteStream(o.out) : process.stdout;
   const events: InsightEvent[] = [];
   const tty = Boolean(process.stderr.isTTY);
   const bar = tty ? new cliProgress.SingleBar({ format: 'replay | {documents} documents | event time {time} | {insights} insights', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(1, 0, { documents: 0, time: '—', insights: 0 });
   // Ctrl-C / SIGTERM: stop reading, stop the workers, drop the namespace, exit 130; a second one exits at once.
-  const abort = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (abort.signal.aborted) process.exit(130);
-    console.error(`replay: ${sig}, stopping (again to quit at once)`);
-    abort.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const abort = interruptible('replay');
   try {
     const r = await replay({
       signal: abort.signal,
@@ -90,8 +74,7 @@ export async function replayCli(files: string[], o: ReplayCliOptions): Promise<n
     console.error(`replay failed: ${(err as Error).message}`);
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    abort.release();
     await redis.stop();
   }
 }
