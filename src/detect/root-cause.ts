@@ -1,4 +1,4 @@
-import type { Graph, GraphNode } from '../aggregate/read.js';
+import type { Graph, GraphEdge, GraphNode } from '../aggregate/read.js';
 import { CLIENT_TYPE } from '../aggregate/graph-ids.js';
 import type { Category, Evidence } from './detect.js';
 
@@ -101,13 +101,29 @@ export function findRootCauses(g: Graph, nodes: readonly AnomalousNode[], edges:
   };
   const label = (id: string) => (g.nodes.get(id) ? labelOf(g.nodes.get(id)!) : id);
   const has = (id: string, pred: (e: Evidence) => boolean) => byId.get(id)?.evidence.some(pred) ?? false;
-  const outEdges = (id: string) => [...g.edges.values()].filter((e) => e.from === id);
+  // each node's outgoing edges, once (the graph is walked from every node and piece of evidence)
+  const outgoing = new Map<string, GraphEdge[]>();
+  for (const e of g.edges.values()) {
+    const list = outgoing.get(e.from);
+    if (list) list.push(e);
+    else outgoing.set(e.from, [e]);
+  }
+  const outEdges = (id: string): readonly GraphEdge[] => outgoing.get(id) ?? [];
   const edgeHas = (key: string, metric: Evidence['metric']) => edgeById.get(key)?.evidence.some((e) => e.metric === metric) ?? false;
 
   // share of a node's tested calls, in or out, that show a grown gap
+  const gapCounts = new Map<string, { tested: number; grown: number }>();
+  for (const k of testedGapEdges) {
+    const gt = k.indexOf('>');
+    const grown = edgeHas(k, 'gapMs') ? 1 : 0;
+    for (const end of [`in:${k.slice(gt + 1)}`, `out:${k.slice(0, gt)}`]) {
+      const c = gapCounts.get(end) ?? { tested: 0, grown: 0 };
+      gapCounts.set(end, { tested: c.tested + 1, grown: c.grown + grown });
+    }
+  }
   const gapShare = (id: string, side: 'in' | 'out') => {
-    const tested = [...testedGapEdges].filter((k) => (side === 'in' ? k.slice(k.indexOf('>') + 1) === id : k.slice(0, k.indexOf('>')) === id));
-    return tested.length ? tested.filter((k) => edgeHas(k, 'gapMs')).length / tested.length : 0;
+    const c = gapCounts.get(`${side}:${id}`);
+    return c ? c.grown / c.tested : 0;
   };
 
   const notClient = (id: string) => g.nodes.get(id)?.ref.type !== CLIENT_TYPE;

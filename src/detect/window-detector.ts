@@ -91,11 +91,12 @@ export class WindowDetector {
       if (evidence.length) anomalous.push({ id, node, evidence });
     }
 
+    const cold = new Set(coldStart);
     const anomalousEdges: AnomalousEdge[] = [];
     const testedGapEdges = new Set<string>();
     for (const [key, edge] of g.edges) {
       const caller = g.nodes.get(edge.from);
-      if (!caller || caller.ref.type === CLIENT_TYPE || caller.stats.count === 0 || coldStart.includes(edge.from)) continue;
+      if (!caller || caller.ref.type === CLIENT_TYPE || caller.stats.count === 0 || cold.has(edge.from)) continue;
       const { windows, source } = history(edge.from);
       const evidence: Evidence[] = [];
       if (histogramTotal(edge.stats.gapHistogram) >= o.minLatencySamples) {
