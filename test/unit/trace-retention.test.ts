@@ -1,3 +1,4 @@
+import { Rng } from '../../src/sim/random.js';
 import { describe, expect, it } from 'vitest';
 import {
   compileRules,
@@ -11,16 +12,10 @@ import {
 
 const T0 = 1714489900;
 
-// mulberry32: a tiny seeded generator, so the synthetic traffic is the same on every run
+// the simulator's seeded generator (mulberry32), so the synthetic traffic is the same on every run
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function hex(r: () => number, n: number): string {
