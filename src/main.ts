@@ -4,6 +4,7 @@ import { loadConfig } from './config/load.js';
 import { resolveRedisForCli } from './redis/resolve.js';
 import { startServer, startWorker, type Running } from './runtime.js';
 import { AppError } from './util/errors.js';
+import { openTraceStore, type OpenTraceStore } from './traces/runtime.js';
 
 export type Role = 'all' | 'server' | 'worker';
 
@@ -32,15 +33,23 @@ export async function run(role: Role, opts: { config?: string; closes?: boolean 
   if (!redis) process.exit(2);
   log.info({ redis: redis.url.replace(/\/\/[^@]*@/, '//***@'), source: redis.source, role, keyPrefix: cfg.keyPrefix }, 'starting');
   const metrics = createMetrics();
+  // The trace store: live processes only (replay's workers, started with closes=false, keep none).
+  let traces: OpenTraceStore | undefined;
+  if (opts.closes !== false) {
+    const opened = await openTraceStore(cfg, log.child({ component: 'traces' }), process.env);
+    if ('reason' in opened) log.warn({ traces: 'off' }, `running without the trace store: ${opened.reason}`);
+    else traces = opened;
+  }
   const parts: Running[] = [];
-  if (role !== 'worker') parts.push(await startServer(cfg, redis.url, log, metrics));
-  if (role !== 'server') parts.push(await startWorker(cfg, redis.url, log, metrics, { closes: opts.closes }));
+  if (role !== 'worker') parts.push(await startServer(cfg, redis.url, log, metrics, traces ? { traces: { store: traces.store } } : {}));
+  if (role !== 'server') parts.push(await startWorker(cfg, redis.url, log, metrics, { closes: opts.closes, traces }));
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
     for (const p of parts) await p.close();
+    await traces?.close();
     await redis.stop();
     log.info('stopped');
     process.exit(0);

@@ -16,7 +16,10 @@ import { Backlog, doorThrottle } from './ingest/backlog.js';
 import { createApp } from './api/app.js';
 import type { TraceApiOptions } from './api/xray-traces.js';
 import { nodePutTraceSegments } from './api/put-trace-segments.js';
-import { QUEUE, bullPrefix, closeQueue, ingestQueue } from './queue/queues.js';
+import { QUEUE, bullPrefix, closeQueue, ingestQueue, tracesQueue } from './queue/queues.js';
+import { TraceFeed } from './traces/feed.js';
+import { startTraceWorker } from './traces/worker.js';
+import type { TraceStore } from './traces/store/store.js';
 import type { Metrics } from './obs/metrics.js';
 import { ingestProcessor, redisDeadLetter } from '../jobs/ingest.js';
 import { closeProcessor } from '../jobs/close.js';
@@ -35,6 +38,8 @@ export interface ServerHalf extends Running {
   udpPort: number;
   intake: Intake;
   batcher: Batcher;
+  /** the trace store's feed, when the server has a store */
+  traceFeed?: TraceFeed;
 }
 
 /**
@@ -115,7 +120,11 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
       }
     },
   });
-  const intake = new Intake(batcher, metrics, { now: () => Date.now() / 1000, maxFutureSeconds: 900 });
+  // with a trace store, every accepted document is also queued, whole, for it
+  const traceQueue = extras.traces ? tracesQueue(queueRedis, cfg.keyPrefix) : undefined;
+  const feed = traceQueue ? new TraceFeed(traceQueue, metrics, { maxBufferedJobs: cfg.traces.maxBufferedJobs, maxWaitMs: cfg.batch.maxWaitMs }, log.child({ component: 'traces' })) : undefined;
+  await feed?.start();
+  const intake = new Intake(batcher, metrics, { now: () => Date.now() / 1000, maxFutureSeconds: 900, traces: feed });
   const backlog = new Backlog(
     async () => {
       const jobs = await queue.getJobCountByTypes('waiting', 'delayed', 'prioritized');
@@ -153,13 +162,15 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
     udpPort,
     intake,
     batcher,
+    traceFeed: feed,
     close: once(() =>
       closeAll(log, [
         ['backlog', () => backlog.stop()],
         ['udp', () => udp.close()],
         ['http', () => new Promise<void>((resolve) => server.close(() => resolve()))],
         ['batcher', () => batcher.close()],
-        ['queue', () => queue.close()],
+        ['trace-feed', () => feed?.close()],
+        ['queue', () => Promise.all([queue.close(), traceQueue?.close()])],
         ['webhooks', () => webhooks.close()],
         ['redis', () => Promise.all([queueRedis.quit().catch(() => queueRedis.disconnect()), readRedis.quit().catch(() => readRedis.disconnect())])],
       ]),
@@ -196,6 +207,8 @@ export interface WorkerHalf extends Running {
 export interface WorkerHalfOptions {
   /** Tick the close queue and run detection (live). Replay closes windows itself. @defaultValue true */
   closes?: boolean;
+  /** Write the "traces" queue's documents to this store (and drop its expired partitions). */
+  traces?: { store: TraceStore; notReady?: () => string | undefined };
 }
 
 /** The aggregation worker: any number of these, on any machines, share one Redis. */
@@ -247,12 +260,14 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
   worker.on('failed', (job, err) => log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'ingest job failed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
   await worker.waitUntilReady();
+  const traceWorker = opts.traces ? await startTraceWorker(cfg, redisUrl, opts.traces, log.child({ component: 'traces' }), metrics) : undefined;
   if (opts.closes === false) {
     return {
       ingest: worker,
       close: once(() =>
         closeAll(log, [
           ['worker', () => closeWorker(worker, () => inFlight === 0, log)],
+          ['trace-worker', () => traceWorker?.close()],
           ['redis', () => redis.quit().catch(() => redis.disconnect())],
         ]),
       ),
@@ -288,6 +303,7 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
         ['closer', () => closer.close()],
         ['close-queue', () => ticks.close()],
         ['delivery', () => delivery.close()],
+        ['trace-worker', () => traceWorker?.close()],
         ['redis', () => redis.quit().catch(() => redis.disconnect())],
       ]),
     ),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compileRules } from '../traces/retention.js';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -88,6 +89,32 @@ export const configSchema = z
       /** How often the doors read the backlog. */
       backlogPollMs: positiveInt.max(60_000),
     }),
+    /** The trace store (PostgreSQL): every accepted document kept whole, for the trace API. */
+    traces: z.object({
+      /** false: run without a trace store (the trace API answers 503 saying so). */
+      enabled: flag,
+      /** PostgreSQL to use; null: 127.0.0.1:5432, else a private server, else none (src/traces/store/resolve.ts). */
+      databaseUrl: z.string().min(1).nullable(),
+      /** PostgreSQL schema of the store's tables. */
+      schema: z.string().regex(/^[a-z_][a-z0-9_]{0,47}$/, 'lower-case letters, digits and _ (1-48 chars)'),
+      /** How long documents are kept; whole daily partitions are dropped after it. */
+      retentionSeconds: positiveInt,
+      /** Seconds without a new segment after which a trace is complete and the retention rules decide on it. */
+      completeSeconds: positiveInt.max(86400),
+      /** Tail-based retention, first match wins: `[{match: "<filter expression>", keep: 0..1}]`; JSON in the environment. */
+      retentionRules: z.preprocess(
+        (v) => (typeof v === 'string' ? JSON.parse(v) : v),
+        z
+          .array(z.object({ match: z.string().max(2000), keep: z.coerce.number().min(0).max(1) }).strict())
+          .min(1)
+          .superRefine((rules, ctx) => {
+            const r = compileRules(rules);
+            if (!r.ok) ctx.addIssue({ code: 'custom', message: r.error.message, path: [r.error.rule, 'match'] });
+          }),
+      ),
+      /** Trace-write jobs waiting (PostgreSQL slow or away) at which new documents are shed from the store, counted. */
+      maxBufferedJobs: positiveInt,
+    }),
     http: z.object({ bodyLimitBytes: positiveInt }),
     udp: z.object({ receiveBufferBytes: positiveInt }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -142,6 +169,13 @@ export const envMap: Record<string, string> = {
   WORKER_LOCK_DURATION_MS: 'worker.lockDurationMs',
   WORKER_STALLED_INTERVAL_MS: 'worker.stalledIntervalMs',
   HTTP_BODY_LIMIT_BYTES: 'http.bodyLimitBytes',
+  TRACES_ENABLED: 'traces.enabled',
+  DATABASE_URL: 'traces.databaseUrl',
+  TRACE_SCHEMA: 'traces.schema',
+  TRACE_RETENTION_SECONDS: 'traces.retentionSeconds',
+  TRACE_COMPLETE_SECONDS: 'traces.completeSeconds',
+  TRACE_RETENTION_RULES: 'traces.retentionRules',
+  TRACE_MAX_BUFFERED_JOBS: 'traces.maxBufferedJobs',
   UDP_RECEIVE_BUFFER_BYTES: 'udp.receiveBufferBytes',
   LOG_LEVEL: 'logLevel',
   XRAY_REGION: 'xray.region',

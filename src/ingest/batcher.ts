@@ -1,19 +1,25 @@
 import { randomUUID } from 'node:crypto';
-import type { SlimDoc, IngestJob } from './record.js';
+import type { SlimDoc } from './record.js';
 
-export interface BatcherOptions {
+/** One batch as it is queued: a process-unique id and its documents. */
+export interface Batch<D> {
+  id: string;
+  docs: D[];
+}
+
+export interface BatcherOptions<D = SlimDoc> {
   /** Flush when a batch holds this many documents. */
   maxSegments: number;
   /** Flush a non-empty batch at most this long after its first document. */
   maxWaitMs: number;
   /** Queues one batch durably; rejects if it could not. */
-  enqueue: (job: IngestJob) => Promise<void>;
+  enqueue: (job: Batch<D>) => Promise<void>;
   /** Prefix of batch ids (unique per process); defaults to a random UUID. */
   idPrefix?: string;
 }
 
-interface Pending {
-  docs: SlimDoc[];
+interface Pending<D> {
+  docs: D[];
   /** Settles when this batch is queued (or failed to be). */
   done: Promise<void>;
   settle: (err?: unknown) => void;
@@ -22,7 +28,7 @@ interface Pending {
   eager?: boolean;
 }
 
-function newPending(): Pending {
+function newPending<D>(): Pending<D> {
   let settle!: (err?: unknown) => void;
   const done = new Promise<void>((resolve, reject) => {
     settle = (err?: unknown) => (err === undefined ? resolve() : reject(err));
@@ -37,14 +43,14 @@ function newPending(): Pending {
  * size or time. `add` resolves once the documents are queued in Redis, so a caller can acknowledge only
  * what is durable.
  */
-export class Batcher {
-  private pending: Pending = newPending();
+export class Batcher<D = SlimDoc> {
+  private pending: Pending<D> = newPending();
   private seq = 0;
   private readonly idPrefix: string;
   private inFlight = new Set<Promise<void>>();
   private closed = false;
 
-  constructor(private readonly opts: BatcherOptions) {
+  constructor(private readonly opts: BatcherOptions<D>) {
     this.idPrefix = opts.idPrefix ?? randomUUID();
   }
 
@@ -53,7 +59,7 @@ export class Batcher {
    * once when no other batch is being queued (group commit): a lone request waits for nothing, while
    * under load requests pile into the batch that is waiting, so jobs stay large.
    */
-  add(docs: readonly SlimDoc[], opts: { eager?: boolean } = {}): Promise<void> {
+  add(docs: readonly D[], opts: { eager?: boolean } = {}): Promise<void> {
     if (this.closed) return Promise.reject(new Error('batcher is closed'));
     if (docs.length === 0) return Promise.resolve();
     // Every batch the documents land in must be queued before the caller hears "done".
@@ -85,7 +91,7 @@ export class Batcher {
       batch.settle();
       return Promise.resolve();
     }
-    const job: IngestJob = { id: `${this.idPrefix}-${++this.seq}`, docs: batch.docs };
+    const job: Batch<D> = { id: `${this.idPrefix}-${++this.seq}`, docs: batch.docs };
     let p: Promise<void>;
     try {
       p = this.opts.enqueue(job).then(

@@ -9,6 +9,8 @@ export interface IntakeOptions {
   /** Wall clock (epoch seconds) for refusing far-future timestamps; undefined disables the check (replay). */
   now?: () => number;
   maxFutureSeconds?: number;
+  /** Where accepted documents go, whole, for the trace store; never fails a submission. */
+  traces?: { add(texts: readonly string[]): Promise<void> };
 }
 
 export interface IntakeResult {
@@ -35,6 +37,7 @@ export class Intake {
     const rejections: IntakeResult['rejections'] = [];
     let inProgress = 0;
     let maxStartTime = 0;
+    const kept: string[] | undefined = this.opts.traces ? [] : undefined;
     for (let index = 0; index < texts.length; index++) {
       const r = parseDocument(texts[index]!, { now, maxFutureSeconds: this.opts.maxFutureSeconds });
       if (r.ok) {
@@ -43,6 +46,7 @@ export class Intake {
           if (d.s > maxStartTime) maxStartTime = d.s;
         }
         inProgress += r.inProgress;
+        kept?.push(texts[index]!);
       } else {
         rejections.push({ ...r.rejection, index });
         this.metrics?.documentsRejected.inc({ door, code: r.rejection.code });
@@ -52,9 +56,11 @@ export class Intake {
     if (inProgress) this.metrics?.inProgress.inc({ door }, inProgress);
     const accepted = texts.length - rejections.length;
     // A request/response door waits for its documents to be durable: queue them without delay when idle.
-    const queued = this.batcher.add(docs, { eager: door === 'http' }).then(() => {
+    const counted = this.batcher.add(docs, { eager: door === 'http' }).then(() => {
       this.metrics?.documentsAccepted.inc({ door }, accepted);
     });
+    // the store's copy is queued alongside; it settles either way, so only the counters' queue can fail a submission
+    const queued = kept?.length ? Promise.all([counted, this.opts.traces!.add(kept)]).then(() => undefined) : counted;
     return { queued, accepted, rejections, maxStartTime };
   }
 }

@@ -22,6 +22,11 @@ export function createMetrics() {
     batchesReplayed: new Counter({ name: 'trace_insights_batches_already_applied_total', help: 'Window applications skipped because a retried job had applied them', registers: [registry] }),
     parked: new Counter({ name: 'trace_insights_subsegments_parked_total', help: 'Independent subsegments parked until their segment arrives', registers: [registry] }),
     deadLettered: new Counter({ name: 'trace_insights_jobs_dead_lettered_total', help: 'Jobs with invalid payloads, dead-lettered', labelNames: ['queue'] as const, registers: [registry] }),
+    tracesQueued: new Counter({ name: 'trace_insights_traces_queued_total', help: 'Documents queued for the trace store', registers: [registry] }),
+    tracesWritten: new Counter({ name: 'trace_insights_traces_written_total', help: 'Documents written to the trace store', registers: [registry] }),
+    tracesDropped: new Counter({ name: 'trace_insights_traces_dropped_total', help: 'Documents not kept in the trace store, by reason: buffer_full (PostgreSQL away or slow for long), enqueue_failed (Redis away), refused (the store refused them: older than its retention, future ids), failed (a write failed for good)', labelNames: ['reason'] as const, registers: [registry] }),
+    tracesPaused: new Gauge({ name: 'trace_insights_traces_paused', help: '1 while trace writes wait for PostgreSQL to come back', registers: [registry] }),
+    tracesDiscarded: new Counter({ name: 'trace_insights_traces_discarded_total', help: 'Complete traces deleted by the tail-based retention rules', registers: [registry] }),
     watermark: new Gauge({ name: 'trace_insights_watermark_seconds', help: 'Largest event time applied by this worker', registers: [registry] }),
   };
   return m;

@@ -1,7 +1,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
 
 /** BullMQ queue names; one processor per queue lives in jobs/. */
-export const QUEUE = { ingest: 'ingest', close: 'close', deliver: 'deliver' } as const;
+export const QUEUE = { ingest: 'ingest', close: 'close', deliver: 'deliver', traces: 'traces' } as const;
 
 /** BullMQ's own key prefix: a hash tag, so every queue key is in one slot (Redis Cluster). */
 export function bullPrefix(keyPrefix: string): string {
@@ -39,4 +39,19 @@ export const deliverJobOptions: JobsOptions = {
 
 export function deliverQueue(connection: ConnectionOptions, keyPrefix: string): Queue {
   return new Queue(QUEUE.deliver, { connection, prefix: bullPrefix(keyPrefix), defaultJobOptions: deliverJobOptions });
+}
+
+/**
+ * Trace-store writes. A write that fails because PostgreSQL is away does not spend an attempt: the
+ * worker pauses the queue and retries (src/traces/writer-worker.ts); attempts only cover other errors.
+ */
+export const traceJobOptions: JobsOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: true,
+  removeOnFail: { age: 86400, count: 1000 },
+};
+
+export function tracesQueue(connection: ConnectionOptions, keyPrefix: string): Queue {
+  return new Queue(QUEUE.traces, { connection, prefix: bullPrefix(keyPrefix), defaultJobOptions: traceJobOptions });
 }

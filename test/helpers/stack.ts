@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { createMetrics } from '../../src/obs/metrics.js';
+import { createMetrics, type Metrics } from '../../src/obs/metrics.js';
 import { startServer, startWorker, type ServerHalf, type Running } from '../../src/runtime.js';
 import { QUEUE, bullPrefix } from '../../src/queue/queues.js';
 import { redisUrl, uniquePrefix } from './redis.js';
@@ -15,6 +15,9 @@ export interface Stack {
   baseUrl: string;
   /** Waits until the ingest queue has nothing waiting, delayed or active. */
   drain(timeoutMs?: number): Promise<void>;
+  /** Waits until the ingest queue, then the trace-store queue, are drained (documents written to the store). */
+  drainTraces(timeoutMs?: number): Promise<void>;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -24,18 +27,26 @@ export async function startStack(overrides: Record<string, unknown> = {}, opts: 
   const log = pino({ level: cfg.logLevel });
   const metrics = createMetrics();
   const server = await startServer(cfg, redisUrl, log, metrics, { traces: opts.traces });
-  const worker = opts.worker === false ? undefined : await startWorker(cfg, redisUrl, log, metrics);
+  const worker = opts.worker === false ? undefined : await startWorker(cfg, redisUrl, log, metrics, { traces: opts.traces ? { store: opts.traces.store } : undefined });
   const queue = new Queue(QUEUE.ingest, { connection: { url: redisUrl }, prefix: bullPrefix(cfg.keyPrefix) });
+  const traceQueue = new Queue(QUEUE.traces, { connection: { url: redisUrl }, prefix: bullPrefix(cfg.keyPrefix) });
   return {
+    metrics,
     cfg,
     server,
     worker,
     baseUrl: `http://127.0.0.1:${server.httpPort}`,
     drain: (timeoutMs = 60_000) => drainQueue(queue, server, timeoutMs),
+    drainTraces: async (timeoutMs = 60_000) => {
+      await drainQueue(queue, server, timeoutMs);
+      await server.traceFeed?.flush();
+      await drainQueue(traceQueue, undefined, timeoutMs);
+    },
     close: async () => {
       await server.close();
       await worker?.close();
       await queue.close();
+      await traceQueue.close();
     },
   };
 }
