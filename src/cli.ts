@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { run } from './main.js';
 import { replayCli } from './replay/cli.js';
 import { EVAL_DEFAULTS, evalCli } from './eval/cli.js';
+import { TRACES_DEFAULTS, traceCommand, tracesCommand, type TraceCliIo } from './traces/cli/cli.js';
 import { configuredRedisSource } from './redis/resolve.js';
 import { RedisUnreachableError, unreachableMessage } from './redis/wait.js';
 
@@ -43,6 +44,36 @@ program
   .exitOverride()
   .action(async (dirs: string[], o) => {
     process.exit(await evalCli(dirs, o));
+  });
+
+const stdio: TraceCliIo = { out: (l) => console.log(l), err: (l) => console.error(l), env: process.env };
+const endpointHelp = 'base URL of the service (default: TRACE_INSIGHTS_URL, else 127.0.0.1 and the configured port)';
+
+program
+  .command('traces')
+  .description('list trace summaries from a running service, as a table')
+  .option('--filter <expr>', 'X-Ray filter expression, e.g. \'service("billing") { fault }\'')
+  .option('--since <when>', `start: a duration ago (15m, 1h, 2d) or an ISO time (default: ${TRACES_DEFAULTS.since})`)
+  .option('--until <when>', 'end: a duration ago or an ISO time (default: now)')
+  .option('--limit <n>', `at most this many traces (default: ${TRACES_DEFAULTS.limit})`)
+  .option('--json', 'print the summaries as GetTraceSummaries returns them')
+  .option('--endpoint <url>', endpointHelp)
+  .option('--config <file>', 'JSON config layered over config/default.json (for the default endpoint)')
+  .exitOverride()
+  .action(async (o) => {
+    process.exit(await tracesCommand(o, stdio));
+  });
+
+program
+  .command('trace')
+  .description('print one trace as an indented timeline of its segments and subsegments')
+  .argument('<id>', 'trace id, e.g. 1-5759e988-bd862e3fe1be46a994272793')
+  .option('--json', "print the trace's segment documents")
+  .option('--endpoint <url>', endpointHelp)
+  .option('--config <file>', 'JSON config layered over config/default.json (for the default endpoint)')
+  .exitOverride()
+  .action(async (id: string, o) => {
+    process.exit(await traceCommand(id, o, stdio));
   });
 
 try {
