@@ -13,6 +13,9 @@ COPY bin ./bin
 COPY config ./config
 COPY jobs ./jobs
 COPY src ./src
+# the browser console (served at /): npm ci's prepare step had no sources to build it from yet
+COPY scripts/console ./scripts/console
+RUN node --import tsx scripts/console/build.ts
 
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \

@@ -16,6 +16,7 @@ import { groupRoutes, type GroupIdentity } from './xray-groups.js';
 import { traceRoutes, type TraceApiOptions } from './xray-traces.js';
 import type { InsightStore } from '../insights/store.js';
 import { doorThrottle, type Backlog } from '../ingest/backlog.js';
+import { consoleRoutes } from './console.js';
 
 export interface AppDeps {
   intake: Intake;
@@ -72,6 +73,7 @@ export function createApp(deps: AppDeps): Hono {
   const backlog = () => (deps.backlog && deps.backlog.current.limit > 0 ? { backlog: deps.backlog.current } : {});
   app.get('/readyz', (c) => (deps.ready() ? c.json({ ready: true, ...backlog() }) : c.json({ ready: false, reason: 'Redis is unreachable' }, 503)));
   app.get('/metrics', async (c) => c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
+  consoleRoutes(app, deps);
   app.notFound((c) => awsError(c, 404, 'UnknownOperationException', `no operation at ${c.req.method} ${c.req.path}`));
   return app;
 }
