@@ -1,11 +1,15 @@
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
 import { findTraceIds } from '../traces/filter/sql-query.js';
-import { getTraces, getTraceSummariesByIds, listTraceSummaries, type ServiceRef, type SummaryCursor, type TraceSummaryRow } from '../traces/store/reader.js';
+import { loadTraceModels } from '../traces/load-models.js';
+import { countTraces, getTraces, getTraceSummariesByIds, listTraceSummaries, type TraceSummaryRow } from '../traces/store/reader.js';
 import type { TraceStore } from '../traces/store/store.js';
+import { cursorOf, type TraceCursor, type TraceRange, type TraceTimeField } from '../traces/store/time-order.js';
 import { invalidRequest, unavailable } from './aws-error.js';
 import { epochInput, toEpoch } from './epoch.js';
 import { decodeToken, encodeToken, queryFingerprint } from './page-token.js';
+import { traceGraphSchema, traceGraphServices } from './xray-trace-graph.js';
+import { xrayTraceSummary } from './xray-trace-shapes.js';
 
 export interface TraceApiOptions {
   store: TraceStore;
@@ -23,13 +27,13 @@ const summariesSchema = z.object({
   EndTime: epochInput,
   FilterExpression: z.string().max(2000).optional(),
   NextToken: z.string().min(1).max(2000).optional(),
+  TimeRangeType: z.enum(['TraceId', 'Event', 'Service']).optional(),
   // accepted and ignored: every stored trace is scanned
-  TimeRangeType: z.string().optional(),
   Sampling: z.boolean().optional(),
   SamplingStrategy: z.unknown().optional(),
 });
 
-const cursorSchema = z.object({ s: z.number(), i: z.string() });
+const cursorSchema = z.object({ t: z.number(), i: z.string() });
 
 async function parse<S extends z.ZodType>(c: Context, schema: S): Promise<{ ok: true; data: z.infer<S> } | { ok: false; res: Response }> {
   const body = schema.safeParse(await c.req.json().catch(() => null));
@@ -37,64 +41,41 @@ async function parse<S extends z.ZodType>(c: Context, schema: S): Promise<{ ok: 
   return { ok: false, res: invalidRequest(c, body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')) };
 }
 
-const serviceId = (s: ServiceRef) => ({ Name: s.name, Names: [s.name], ...(s.type ? { Type: s.type } : {}), ...(s.account_id ? { AccountId: s.account_id } : {}) });
-
-function annotationValue(v: string | number | boolean) {
-  if (typeof v === 'number') return { NumberValue: v };
-  if (typeof v === 'boolean') return { BooleanValue: v };
-  return { StringValue: v };
-}
-
-/** A stored summary row in X-Ray's TraceSummary shape; absent facts are left out, not invented. */
-export function xrayTraceSummary(r: TraceSummaryRow) {
-  const http = {
-    ...(r.http.url !== null ? { HttpURL: r.http.url } : {}),
-    ...(r.http.status !== null ? { HttpStatus: r.http.status } : {}),
-    ...(r.http.method !== null ? { HttpMethod: r.http.method } : {}),
-    ...(r.http.userAgent !== null ? { UserAgent: r.http.userAgent } : {}),
-    ...(r.http.clientIp !== null ? { ClientIp: r.http.clientIp } : {}),
-  };
-  return {
-    Id: r.traceId,
-    StartTime: toEpoch(r.startTime),
-    ...(r.duration !== null ? { Duration: toEpoch(r.duration) } : {}),
-    ...(r.responseTime !== null ? { ResponseTime: toEpoch(r.responseTime) } : {}),
-    HasFault: r.hasFault,
-    HasError: r.hasError,
-    HasThrottle: r.hasThrottle,
-    IsPartial: r.isPartial,
-    Http: http,
-    Annotations: Object.fromEntries(
-      Object.entries(r.annotations).map(([k, vs]) => [k, vs.map((v) => ({ AnnotationValue: annotationValue(v.value), ServiceIds: v.services.map(serviceId) }))]),
-    ),
-    Users: r.users.map((u) => ({ UserName: u.user, ServiceIds: u.services.map(serviceId) })),
-    ServiceIds: r.services.map(serviceId),
-    ...(r.root?.name ? { EntryPoint: serviceId({ name: r.root.name, type: r.root.type, account_id: null }) } : {}),
-  };
-}
-
-const after = (r: TraceSummaryRow, c: SummaryCursor) => r.startTime > c.startTime || (r.startTime === c.startTime && r.traceId > c.traceId);
-
 /**
- * One page of filtered summaries after a cursor. findTraceIds has no cursor of its own, so it is asked
- * from the cursor's start time on and the few traces sharing that start are dropped here; the limit
- * grows until a full page (plus one, to know there is more) survives or the range is exhausted.
+ * Which time a GetTraceSummaries range selects on. TraceId: the epoch in the trace id. Event (the
+ * default): the trace's first start. Service: the reference names the value but says nothing definite
+ * of what it selects, so it is treated as Event. (The API model's one-line notes, "Event (trace update
+ * time), or Service (trace segment end time)", come with no example or further definition; a trace's
+ * start is what a time range over requests means to a user, and it is indexed.)
  */
-async function filteredPage(store: TraceStore, filter: string, start: number, end: number, cursor: SummaryCursor | undefined, size: number) {
-  let limit = size + 1 + 16;
-  for (;;) {
-    const found = await findTraceIds(store, filter, { start: cursor ? Math.max(start, cursor.startTime) : start, end, limit });
-    if (!found.ok) return found;
-    const rows = (await getTraceSummariesByIds(store, found.traceIds)).filter((r) => !cursor || after(r, cursor));
-    if (rows.length > size || found.traceIds.length < limit) return { ok: true as const, rows };
-    limit *= 2;
+const timeFieldOf = (t: 'TraceId' | 'Event' | 'Service' | undefined): TraceTimeField => (t === 'TraceId' ? 'traceId' : 'start');
+
+/** One page of summary rows of a range in its order, and where the next page starts (if there is one). */
+async function summaryPage(
+  store: TraceStore,
+  filter: string,
+  range: TraceRange,
+  size: number,
+): Promise<{ ok: true; rows: TraceSummaryRow[]; next: TraceCursor | undefined } | { ok: false; message: string }> {
+  if (filter === '') {
+    const page = await listTraceSummaries(store, { ...range, limit: size });
+    return { ok: true, rows: page.summaries, next: page.next };
   }
+  const found = await findTraceIds(store, filter, { ...range, limit: size + 1 });
+  if (!found.ok) return { ok: false, message: found.error.message };
+  const ids = found.traceIds.slice(0, size);
+  const byId = new Map((await getTraceSummariesByIds(store, ids)).map((r) => [r.traceId, r]));
+  // a trace that expired between the two reads is left out
+  const rows = ids.flatMap((id) => byId.get(id) ?? []);
+  const last = rows[rows.length - 1];
+  return { ok: true, rows, next: found.traceIds.length > size && last ? cursorOf(range.by, last) : undefined };
 }
 
 /**
- * BatchGetTraces and GetTraceSummaries over the trace store. Without a store both answer 503, so a
- * client learns the deployment does not keep traces rather than that the operation does not exist.
- * Summaries come oldest first by (StartTime, Id), a total order a cursor pages without gaps.
+ * BatchGetTraces, GetTraceSummaries and GetTraceGraph over the trace store. Without a store they answer
+ * 503, so a client learns the deployment does not keep traces rather than that the operation does not
+ * exist. Summaries come newest first (X-Ray's order) by (time, Id), a total order a cursor pages
+ * without gaps or repeats.
  */
 export function traceRoutes(app: Hono, options: TraceApiOptions | undefined): void {
   const noStore = (c: Context) => unavailable(c, 'this deployment keeps no traces (no trace store is configured)');
@@ -123,31 +104,35 @@ export function traceRoutes(app: Hono, options: TraceApiOptions | undefined): vo
     const q = body.data;
     if (q.EndTime <= q.StartTime) return invalidRequest(c, 'EndTime must be after StartTime');
     const filter = q.FilterExpression?.trim() ?? '';
-    const fp = queryFingerprint(['trace-summaries', q.StartTime, q.EndTime, filter]);
-    let cursor: SummaryCursor | undefined;
+    const by = timeFieldOf(q.TimeRangeType);
+    const fp = queryFingerprint(['trace-summaries', q.StartTime, q.EndTime, filter, by]);
+    const range: TraceRange = { start: q.StartTime, end: q.EndTime, by, order: 'desc' };
     if (q.NextToken !== undefined) {
       const cur = decodeToken(q.NextToken, fp, cursorSchema);
       if (!cur) return invalidRequest(c, 'NextToken is invalid or belongs to a different query');
-      cursor = { startTime: cur.s, traceId: cur.i };
+      range.after = { time: cur.t, traceId: cur.i };
     }
-    let rows: TraceSummaryRow[];
-    let more: boolean;
-    if (filter === '') {
-      const page = await listTraceSummaries(options.store, { start: q.StartTime, end: q.EndTime, limit: pageSize, after: cursor });
-      rows = page.summaries;
-      more = page.next !== undefined;
-    } else {
-      const page = await filteredPage(options.store, filter, q.StartTime, q.EndTime, cursor, pageSize);
-      if (!page.ok) return invalidRequest(c, `Invalid filter expression ${page.error.message}`);
-      more = page.rows.length > pageSize;
-      rows = page.rows.slice(0, pageSize);
-    }
-    const last = rows[rows.length - 1];
+    const page = await summaryPage(options.store, filter, range, pageSize);
+    if (!page.ok) return invalidRequest(c, `Invalid filter expression ${page.message}`);
+    const [models, processed] = await Promise.all([
+      // root causes for this page's traces only: one read of their documents
+      loadTraceModels(options.store, page.rows.map((r) => r.traceId)),
+      // every trace of the range this page passed over, matched by the filter or not
+      countTraces(options.store, { ...range, ...(page.next ? { through: page.next } : {}) }),
+    ]);
+    const event = q.TimeRangeType !== 'TraceId';
     return c.json({
-      TraceSummaries: rows.map(xrayTraceSummary),
+      TraceSummaries: page.rows.map((r) => xrayTraceSummary(r, { model: models.get(r.traceId), matchedEventTime: event ? r.startTime : undefined })),
       ApproximateTime: toEpoch(Math.min(q.EndTime, Date.now() / 1000)),
-      TracesProcessedCount: rows.length,
-      ...(more && last ? { NextToken: encodeToken(fp, { s: last.startTime, i: last.traceId }) } : {}),
+      TracesProcessedCount: processed,
+      ...(page.next ? { NextToken: encodeToken(fp, { t: page.next.time, i: page.next.traceId }) } : {}),
     });
+  });
+
+  app.post('/TraceGraph', async (c) => {
+    if (!options) return noStore(c);
+    const body = await parse(c, traceGraphSchema);
+    if (!body.ok) return body.res;
+    return c.json({ Services: await traceGraphServices(options.store, body.data.TraceIds) });
   });
 }

@@ -1,6 +1,6 @@
 import type { AnnotationNode, EdgeNode, Expr, FilterAst, NodeTarget, NumberOp, RootCauseNode, ServiceNode, StringOp } from './ast.js';
 import { asObject, type Entity } from './entity.js';
-import { faultRootCauses, responseTimeRootCause, type RootCause } from './root-causes.js';
+import { rootCausesOf, type RootCause } from './root-causes.js';
 import {
   entityScope,
   rootCauseEntityScope,
@@ -45,8 +45,7 @@ class TraceContext {
   causes(category: RootCauseNode['category']): RootCause[] {
     let list = this.rootCauses.get(category);
     if (!list) {
-      const rt = category === 'responsetime' ? responseTimeRootCause(this.model) : undefined;
-      list = category === 'responsetime' ? (rt ? [rt] : []) : faultRootCauses(this.model, category);
+      list = rootCausesOf(this.model, category);
       this.rootCauses.set(category, list);
     }
     return list;

@@ -10,6 +10,7 @@ import {
   type Entity,
   type ExceptionInfo,
 } from './entity.js';
+import type { RootCauseCategory } from './ast.js';
 import type { TraceModel } from './trace-model.js';
 
 /**
@@ -45,6 +46,13 @@ export interface RootCauseService {
 
 export interface RootCause {
   services: RootCauseService[];
+}
+
+/** The trace's root causes of one category: GetTraceSummaries reports them, `rootcause.*` filters on them. */
+export function rootCausesOf(model: TraceModel, category: RootCauseCategory): RootCause[] {
+  if (category !== 'responsetime') return faultRootCauses(model, category);
+  const rt = responseTimeRootCause(model);
+  return rt ? [rt] : [];
 }
 
 export function faultRootCauses(model: TraceModel, category: 'fault' | 'error'): RootCause[] {

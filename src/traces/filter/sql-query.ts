@@ -1,14 +1,12 @@
 import { getTraces } from '../store/reader.js';
 import { qualified, type TraceStore } from '../store/store.js';
+import { cursorOf, rangeCondition, rangeOrder, type TraceRange } from '../store/time-order.js';
 import { matches } from './evaluate.js';
 import { parseFilter, type FilterError } from './parse.js';
 import { compileFilter } from './sql.js';
 
-export interface FindTraceIdsQuery {
-  /** epoch seconds, inclusive, on the trace's first start */
-  start: number;
-  /** epoch seconds, exclusive */
-  end: number;
+/** A time range (on the trace's first start unless `by` says otherwise), its order and cursor, and a limit. */
+export interface FindTraceIdsQuery extends TraceRange {
   /** @defaultValue 1000 */
   limit?: number;
 }
@@ -19,9 +17,10 @@ export type FindTraceIdsResult = { ok: true; traceIds: string[] } | { ok: false;
 const PAGE = 500;
 
 /**
- * Ids of the traces starting in [start, end) that the filter expression matches, ordered by
- * (start_time, trace_id), at most `limit`. What the summary row answers is answered in SQL; candidates
- * it cannot decide are loaded and checked with `matches()`, so the answer is always matches()'s.
+ * Ids of the traces in the range that the filter expression matches, in the range's order (by default
+ * (start_time, trace_id) ascending), after its cursor, at most `limit`. What the summary row answers is
+ * answered in SQL; candidates it cannot decide are loaded and checked with `matches()`, so the answer
+ * is always matches()'s.
  * A bad expression is returned as an error, not thrown.
  */
 export async function findTraceIds(store: TraceStore, filterText: string, q: FindTraceIdsQuery): Promise<FindTraceIdsResult> {
@@ -32,14 +31,13 @@ export async function findTraceIds(store: TraceStore, filterText: string, q: Fin
   const { where, sure, exact } = compileFilter(parsed.ast, { sql, schema: store.options.schema });
   const traces = sql.unsafe(qualified(store, 'traces'));
   const out: string[] = [];
-  let after: { start: number; id: string } | undefined;
+  let after = q.after;
   for (;;) {
     const page = exact ? limit - out.length : PAGE;
-    const from = after ? sql`and (t.start_time, t.trace_id) > (${after.start}::float8, ${after.id}::text)` : sql``;
     const rows = await sql<{ trace_id: string; start_time: number; sure: boolean }[]>`
       select t.trace_id, t.start_time, ${exact ? sql`true` : sure} as sure from ${traces} t
-      where t.start_time >= ${q.start}::float8 and t.start_time < ${q.end}::float8 ${from} and ${where}
-      order by t.start_time, t.trace_id
+      where ${rangeCondition(sql, { ...q, after })} and ${where}
+      ${rangeOrder(sql, q)}
       limit ${page}::int`;
     const unsure = rows.filter((r) => !r.sure).map((r) => r.trace_id);
     const confirmed = new Set<string>();
@@ -55,6 +53,6 @@ export async function findTraceIds(store: TraceStore, filterText: string, q: Fin
     }
     const last = rows[rows.length - 1];
     if (!last || rows.length < page) return { ok: true, traceIds: out };
-    after = { start: last.start_time, id: last.trace_id };
+    after = cursorOf(q.by, { traceId: last.trace_id, startTime: last.start_time });
   }
 }

@@ -1,5 +1,6 @@
 import { isTraceId, traceIdEpoch } from '../../xray/ids.js';
 import { qualified, type TraceStore } from './store.js';
+import { cursorOf, rangeCondition, rangeOrder, throughCondition, type TraceCursor, type TraceRange } from './time-order.js';
 
 /** One trace's documents, each exactly the text that was sent (BatchGetTraces' `Segments`). */
 export interface StoredTrace {
@@ -81,38 +82,44 @@ export interface ServiceRef {
 }
 
 /** Where a page ended; pass it back as `after` for the next one. */
-export interface SummaryCursor {
-  startTime: number;
-  traceId: string;
-}
+export type SummaryCursor = TraceCursor;
 
-export interface ListSummariesQuery {
-  /** epoch seconds, inclusive, on the trace's first start */
-  start: number;
-  /** epoch seconds, exclusive */
-  end: number;
+export interface ListSummariesQuery extends TraceRange {
   /** @defaultValue 100 */
   limit?: number;
-  after?: SummaryCursor;
 }
 
-/** Summaries with start in [start, end), ordered by (start_time, trace_id), a page at a time. */
+/**
+ * Summaries with their time (`by`: first start, or the trace id's epoch) in [start, end), ordered by
+ * (time, trace_id) in `order`, a page at a time.
+ */
 export async function listTraceSummaries(
   store: TraceStore,
   q: ListSummariesQuery,
 ): Promise<{ summaries: TraceSummaryRow[]; next: SummaryCursor | undefined }> {
   const limit = Math.max(1, Math.min(q.limit ?? 100, 10_000));
   const sql = store.sql;
-  const after = q.after ? sql`and (start_time, trace_id) > (${q.after.startTime}::float8, ${q.after.traceId}::text)` : sql``;
   const rows = await sql<Record<string, unknown>[]>`
-    select * from ${sql.unsafe(qualified(store, 'traces'))}
-    where start_time >= ${q.start}::float8 and start_time < ${q.end}::float8 ${after}
-    order by start_time, trace_id
+    select * from ${sql.unsafe(qualified(store, 'traces'))} t
+    where ${rangeCondition(sql, q)}
+    ${rangeOrder(sql, q)}
     limit ${limit + 1}::int`;
   const page = rows.slice(0, limit).map(toSummary);
   const last = page[page.length - 1];
-  const next = rows.length > limit && last ? { startTime: last.startTime, traceId: last.traceId } : undefined;
+  const next = rows.length > limit && last ? cursorOf(q.by, last) : undefined;
   return { summaries: page, next };
+}
+
+/**
+ * How many traces of the range lie after `after` (exclusive) up to `through` (inclusive) in the range's
+ * order; without `through`, up to the range's end. What a page of a listing passed over, matched or not.
+ */
+export async function countTraces(store: TraceStore, q: TraceRange & { through?: TraceCursor }): Promise<number> {
+  const sql = store.sql;
+  const upTo = q.through ? sql`and ${throughCondition(sql, q, q.through)}` : sql``;
+  const [row] = await sql<{ n: number }[]>`
+    select count(*)::int as n from ${sql.unsafe(qualified(store, 'traces'))} t where ${rangeCondition(sql, q)} ${upTo}`;
+  return row?.n ?? 0;
 }
 
 /** Summary rows of the given traces (unknown ids left out), ordered by (start_time, trace_id). */
