@@ -15,6 +15,8 @@ export default defineConfig({
         },
       },
       { test: { name: 'compat', include: ['test/compat/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 60_000, fileParallelism: false } },
+      // a real browser (Debian's chromium) against a running product: one file at a time
+      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 240_000, fileParallelism: false } },
     ],
   },
 });

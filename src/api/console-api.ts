@@ -99,24 +99,27 @@ export function consoleApiRoutes(app: Hono, deps: ConsoleApiDeps): void {
     const count = Math.ceil((r.to - first) / W);
     if (count > MAX_SERIES_WINDOWS) return fail(c, 400, 'invalid_request', `at most ${MAX_SERIES_WINDOWS} windows per series (${count} asked)`);
     const historyFrom = first - o.historyWindows * W;
-    const { windows, evidence } = await deps.reader.readRange(historyFrom, r.to, o.historyWindows + count + 1);
+    // the window still filling up is left out: its count would read as a drop
+    const end = Math.min(r.to, windowOf(now(), W));
+    const { windows, evidence } = await deps.reader.readRange(historyFrom, end, o.historyWindows + count + 1);
     const byStart = new Map(windows.map((w) => [w.start, w]));
     const aligned = [];
-    for (let w = historyFrom; w < r.to; w += W) {
+    for (let w = historyFrom; w < end; w += W) {
       const data = byStart.get(w);
       // one window's graph, so inferred nodes get their callers' view of them as the map draws it
       const node = data ? buildGraph([data], evidence).nodes.get(id) : undefined;
       aligned.push({ start: w, stats: node?.stats ?? emptyStats() });
     }
-    const insights = deps.insights ? (await deps.insights.list(r.from, r.to)).filter((i) => insightMembers(i).has(id)) : [];
+    const insights = deps.insights ? (await deps.insights.list(historyFrom, r.to)).filter((i) => insightMembers(i).has(id)) : [];
+    const inInsight = (w: number) => insights.some((i) => w + W > i.startTime && (i.endTime === null || w < i.endTime));
     return c.json({
       node: id,
       from: r.from,
       to: r.to,
       windowSeconds: W,
       baseline: { historyWindows: o.historyWindows, minHistoryWindows: o.minHistoryWindows, alpha: o.alpha, minRateIncrease: o.minRateIncrease, minLatencyRatio: o.minLatencyRatio },
-      windows: rollingBaseline(aligned, o.historyWindows, o),
-      insights: insights.map((i) => ({ id: i.id, state: i.state, startTime: i.startTime, endTime: i.endTime, lastUpdateTime: i.lastUpdateTime, rootCause: i.rootCauseCandidates[0]?.service ?? null })),
+      windows: rollingBaseline(aligned, o.historyWindows, o, inInsight),
+      insights: insights.filter((i) => i.endTime === null || i.endTime > r.from).map((i) => ({ id: i.id, state: i.state, startTime: i.startTime, endTime: i.endTime, lastUpdateTime: i.lastUpdateTime, rootCause: i.rootCauseCandidates[0]?.service ?? null })),
     });
   });
 

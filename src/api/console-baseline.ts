@@ -41,9 +41,12 @@ const r6 = (x: number) => Math.round(x * 1e6) / 1e6;
  * detector also leaves out past incidents and may use a daily profile: the bands show the rule, and the
  * insight's evidence carries the baseline each decision really used.
  *
+ * Windows for which `exclude` says so (those of a past insight on the node) never join the history, as
+ * the detector leaves past incidents out of its baselines.
+ *
  * @param windows consecutive windows, oldest first; the first `lead` of them are history only
  */
-export function rollingBaseline(windows: ReadonlyArray<{ start: number; stats: Stats }>, lead: number, o: Opts): WindowPoint[] {
+export function rollingBaseline(windows: ReadonlyArray<{ start: number; stats: Stats }>, lead: number, o: Opts, exclude: (start: number) => boolean = () => false): WindowPoint[] {
   const H = o.historyWindows;
   const pooled: Histogram = new Map();
   let n = 0;
@@ -101,8 +104,10 @@ export function rollingBaseline(windows: ReadonlyArray<{ start: number; stats: S
       }
       out.push(point);
     }
-    move(w.stats, 1);
-    if (i - H >= 0) move(windows[i - H]!.stats, -1);
+    // the pool holds the H windows before the next one (excluded ones count as empty)
+    if (!exclude(w.start)) move(w.stats, 1);
+    const leaving = i >= H ? windows[i - H] : undefined;
+    if (leaving && !exclude(leaving.start)) move(leaving.stats, -1);
   });
   return out;
 }

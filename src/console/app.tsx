@@ -16,7 +16,7 @@ export function App() {
   return (
     <>
       <a class="skip" href="#content">Skip to content</a>
-      <header class="top">
+      <header class="topbar">
         <span class="brand">trace-insights</span>
         <nav aria-label="Console">
           {NAV.map((n) => (

@@ -56,7 +56,7 @@ export function Chart(props: ChartProps) {
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
-      axes: [{ stroke: '#56606b', grid: { stroke: '#eef1f4' } }, { stroke: '#56606b', grid: { stroke: '#eef1f4' }, size: 60, values: (_u, vals) => vals.map((v) => props.format(v)) }],
+      axes: [{ stroke: '#56606b', grid: { stroke: '#eef1f4' } }, { stroke: '#56606b', grid: { stroke: '#eef1f4' }, size: 72, values: (_u, vals) => vals.map((v) => props.format(v)) }],
       series: [
         {},
         { label: 'expected low', stroke: 'rgba(0,0,0,0)', points: { show: false } },
@@ -79,12 +79,13 @@ export function Chart(props: ChartProps) {
     plot.current?.setData(data);
   });
 
-  const last = s.observed.length ? s.observed[s.observed.length - 1] : null;
+  let last: number | null = null;
+  for (let i = s.observed.length - 1; i >= 0 && last === null; i--) last = s.observed[i] ?? null;
   return (
     <figure class="chart">
       <figcaption>
         <strong>{props.title}</strong>
-        <span class="muted"> · last window {last === null || last === undefined ? '–' : props.format(last)}</span>
+        <span class="muted"> · latest {last === null ? '–' : props.format(last)}</span>
         {s.outside.length > 0 && <span class="flag"> · {s.outside.length} window{s.outside.length > 1 ? 's' : ''} outside expected</span>}
       </figcaption>
       <div ref={el} class="chart-plot" aria-hidden="true" />

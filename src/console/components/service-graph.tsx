@@ -15,7 +15,7 @@ export interface GraphMarks {
   rootCause: ReadonlySet<string>;
 }
 
-export const fmtMs = (x: number | null) => (x === null ? '–' : x >= 100 ? `${x.toFixed(0)} ms` : x >= 1 ? `${x.toFixed(1)} ms` : `${x.toFixed(2)} ms`);
+export const fmtMs = (x: number | null) => (x === null ? '–' : x === 0 ? '0 ms' : x >= 100 ? `${x.toFixed(0)} ms` : x >= 1 ? `${x.toFixed(1)} ms` : `${x.toFixed(2)} ms`);
 export const fmtRate = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
 
 const kindLabel = (n: MapNode) => (n.kind === 'client' ? 'clients' : n.type || (n.kind === 'inferred' ? 'remote' : 'service'));
@@ -65,14 +65,16 @@ export function ServiceGraph(props: { nodes: MapNode[]; edges: MapEdge[]; marks?
           const selected = props.selected === id;
           const health = healthText(shares);
           const status = isRoot ? 'root cause of an active insight' : inInsight ? 'in an active insight' : '';
-          const aria = `${n.name}, ${kindLabel(n)}: ${fmtRate(n.perMinute)} requests per minute, p90 ${fmtMs(n.stats.p90Ms)}, ${health}${status ? `, ${status}` : ''}`;
+          const isClient = n.kind === 'client';
+          const aria = `${isClient ? `clients of ${n.name}` : n.name}, ${kindLabel(n)}: ${fmtRate(n.perMinute)} requests per minute, p90 ${fmtMs(n.stats.p90Ms)}, ${health}${status ? `, ${status}` : ''}`;
           const cy = p.y - H / 2 + R + 6;
           return (
             <g
               key={id}
               class={`node${selected ? ' selected' : ''}${isRoot ? ' root-cause' : inInsight ? ' in-insight' : ''}`}
               data-node={id}
-              data-name={n.name}
+              data-name={isClient ? undefined : n.name}
+              data-kind={n.kind}
               data-root-cause={isRoot ? 'true' : undefined}
               data-in-insight={inInsight ? 'true' : undefined}
               tabIndex={props.onSelect ? 0 : -1}
@@ -103,10 +105,10 @@ export function ServiceGraph(props: { nodes: MapNode[]; edges: MapEdge[]; marks?
                 /min
               </text>
               <text x={p.x} y={p.y + 20} text-anchor="middle" class="node-name">
-                {n.name.length > 22 ? `${n.name.slice(0, 21)}…` : n.name}
+                {isClient ? 'Clients' : n.name.length > 22 ? `${n.name.slice(0, 21)}…` : n.name}
               </text>
               <text x={p.x} y={p.y + 32} text-anchor="middle" class="node-sub">
-                {n.kind === 'client' ? 'clients' : `p90 ${fmtMs(n.stats.p90Ms)} · ${health}`}
+                {isClient ? `calling ${n.name.length > 18 ? `${n.name.slice(0, 17)}…` : n.name}` : `p90 ${fmtMs(n.stats.p90Ms)} · ${health}`}
               </text>
               {(isRoot || inInsight) && (
                 <text x={p.x} y={p.y + 46} text-anchor="middle" class={isRoot ? 'node-flag root' : 'node-flag'}>

@@ -27,10 +27,10 @@ export function chartSeries(points: readonly WindowPoint[], metric: ChartMetric)
   return out;
 }
 
-/** Time spans [start, end) to shade as anomalous: the parts of the insights that fall in the chart. */
+/** Time spans [start, end) to shade as anomalous: the parts of the insights that fall in the chart (an active one up to its end). */
 export function anomalousSpans(insights: ReadonlyArray<{ startTime: number; endTime: number | null; lastUpdateTime: number }>, from: number, to: number, windowSeconds: number): Array<[number, number]> {
   const spans = insights
-    .map((i): [number, number] => [Math.max(from, i.startTime), Math.min(to, i.endTime ?? Math.max(i.lastUpdateTime, i.startTime + windowSeconds))])
+    .map((i): [number, number] => [Math.max(from, i.startTime), Math.min(to, i.endTime ?? Math.max(to, i.lastUpdateTime, i.startTime + windowSeconds))])
     .filter(([a, b]) => b > a)
     .sort((a, b) => a[0] - b[0]);
   const merged: Array<[number, number]> = [];

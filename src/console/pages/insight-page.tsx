@@ -125,7 +125,7 @@ export function InsightPage(props: { id: string }) {
       <section aria-labelledby="traces-h">
         <h2 id="traces-h">Exemplar traces</h2>
         {i.exemplarTraceIds?.length ? (
-          <ul class="traces">
+          <ul class="traces" aria-label={`${i.exemplarTraceIds.length} exemplar traces`}>
             {i.exemplarTraceIds.map((t) => (
               <li key={t}>
                 <a href={`/traces/${t}`} onClick={linkClick}><code>{t}</code></a>
