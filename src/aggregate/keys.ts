@@ -26,6 +26,8 @@ export interface KeySpace {
   pendingCallees(windowStart: number): string;
   /** Resolved caller→alias→callee link counts: `edgeId>calleeNodeId` → count. */
   links(windowStart: number): string;
+  /** A node's exemplar trace ids in the window (sorted set; exemplars.ts). */
+  exemplars(windowStart: number, nodeId: string): string;
   /** Independent subsegments waiting for their segment, by time bucket: trace id → NDJSON. */
   orphans(bucket: number): string;
   /** Segments applied recently, by time bucket of their start: member of an entity → its segment. */
@@ -70,6 +72,7 @@ export function keySpace(prefix: string): KeySpace {
     pendingCallers: (w) => `${t(w)}:pc`,
     pendingCallees: (w) => `${t(w)}:pe`,
     links: (w) => `${t(w)}:lk`,
+    exemplars: (w, id) => `${t(w)}:x:${id}`,
     orphans: (b) => `{${prefix}:o}:${b}`,
     skeletons: (b) => `{${prefix}:o}:g:${b}`,
     streaming: () => `{${prefix}:o}:streaming`,

@@ -4,6 +4,7 @@ import { slimDocSchema } from '../ingest/record.js';
 import { assemble } from './assemble.js';
 import { claimables, fold, memberOf, type WindowDelta } from './fold.js';
 import { foldTiming } from './fold-timing.js';
+import { collectExemplars, writeExemplars } from './exemplars.js';
 import type { KeySpace } from './keys.js';
 import { CLIENT_TYPE, nodeId, parseEdgeId, parseNodeId } from './graph-ids.js';
 
@@ -254,6 +255,7 @@ export class AggregateStore {
     // in the next.
     const post = this.redis.pipeline();
     this.bookkeeping(post, main);
+    writeExemplars(post, this.keys, collectExemplars(segments, this.opts.windowSeconds));
     for (const [b, pairs] of byOrphanBucket(leftovers)) post.tiPark(this.keys.orphans(b), ORPHAN_TTL_SECONDS, ...pairs);
     this.unpark(post, joinedParked, main);
     // Skeletons cost a field per segment, so they are written only while the traffic has independent

@@ -42,6 +42,18 @@ export function xrayInsight(i: Insight, ctx: ShapeContext) {
     ClientRequestImpactStatistics: xrayImpact(i.clientRequestImpactStatistics),
     RootCauseServiceRequestImpactStatistics: xrayImpact(i.rootCauseServiceRequestImpactStatistics),
     TopAnomalousServices: i.topAnomalousServices.map((s) => ({ ServiceId: xrayServiceId(s, ctx.accountId) })),
+    ...traceLinks(i),
+  };
+}
+
+/**
+ * Our extension to X-Ray's shapes (SDKs ignore fields they do not know): where the insight's traces are,
+ * as a GetTraceSummaries query and as example trace ids for BatchGetTraces.
+ */
+export function traceLinks(i: Insight) {
+  return {
+    ...(i.traceFilter ? { TraceFilter: { FilterExpression: i.traceFilter.filterExpression, StartTime: toEpoch(i.traceFilter.startTime), EndTime: toEpoch(i.traceFilter.endTime) } } : {}),
+    ...(i.exemplarTraceIds ? { ExemplarTraceIds: [...i.exemplarTraceIds] } : {}),
   };
 }
 

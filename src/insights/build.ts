@@ -9,6 +9,7 @@ import { withDefaults } from '../detect/options.js';
 import { CloseAndJudge } from './close-and-judge.js';
 import { InsightEngine } from './engine.js';
 import { InsightStore } from './store.js';
+import { readExemplars } from '../aggregate/exemplars.js';
 
 export const DEFAULT_GROUP = 'Default';
 
@@ -18,7 +19,8 @@ export function createInsights(redis: Redis, cfg: Config, opts: { outbox?: boole
   const reader = new AggregateReader(redis, keys, cfg.windowSeconds);
   const detector = new WindowDetector(reader, withDefaults(cfg.detect), new GraphCache(reader, new CloseGenerations(redis, keys)));
   const store = new InsightStore(redis, cfg.keyPrefix, cfg.insights.retentionSeconds, opts);
-  const engine = new InsightEngine(detector, store, { groupName: DEFAULT_GROUP, windowSeconds: cfg.windowSeconds, closeAfterWindows: cfg.insights.closeAfterWindows });
+  const exemplars = (node: string, windows: readonly number[]) => readExemplars(redis, keys, node, windows);
+  const engine = new InsightEngine(detector, store, { groupName: DEFAULT_GROUP, windowSeconds: cfg.windowSeconds, closeAfterWindows: cfg.insights.closeAfterWindows }, exemplars);
   const closer = new CloseAndJudge({ redis, keys, engine, store }, { windowSeconds: cfg.windowSeconds, allowedLatenessSeconds: cfg.allowedLatenessSeconds, retentionSeconds: cfg.retentionSeconds });
   return { reader, detector, store, engine, closer };
 }

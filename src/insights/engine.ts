@@ -2,6 +2,7 @@ import type { WindowDetector } from '../detect/window-detector.js';
 import { stepLifecycle, type LifecycleOptions, type LifecycleState } from './lifecycle.js';
 import type { InsightEvent } from './model.js';
 import type { InsightStore } from './store.js';
+import { attachExemplars, type ExemplarReader } from './exemplars.js';
 
 export interface Advance {
   /** the events committed, in order */
@@ -25,6 +26,8 @@ export class InsightEngine {
     private readonly detector: WindowDetector,
     private readonly store: InsightStore,
     private readonly opts: LifecycleOptions,
+    /** Where insights take their exemplar traces from; without it they carry none. */
+    private readonly exemplars?: ExemplarReader,
   ) {}
 
   /**
@@ -55,6 +58,7 @@ export class InsightEngine {
       const a = await this.detector.analyze(x);
       const r = stepLifecycle(st, x, a.groups, a.graph, a.anomalous, this.opts, a.anomalousEdges);
       st = r.state;
+      if (this.exemplars) await attachExemplars(st, x, W, r.events, this.exemplars);
       events.push(...r.events);
     }
     if (!(await this.store.commit(st, events, base.lastWindow))) return { events: [], state: base, fenced: true, done: false };

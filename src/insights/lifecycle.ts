@@ -49,7 +49,12 @@ interface Tracked {
   reasons?: Record<string, string>;
   /** requests of each member over the insight's anomalous windows: the root cause's, whichever it is */
   nodes?: Record<string, RequestImpact>;
+  /** the best exemplars of the root cause so far (exemplars.ts), and which node they are of */
+  exemplars?: Array<[string, number]>;
+  exemplarSource?: string;
 }
+
+export type { Tracked };
 
 export interface LifecycleState {
   /** last window processed (windows must come in order) */
@@ -240,6 +245,7 @@ export function stepLifecycle(
       t.insight.state = 'CLOSED';
       t.insight.endTime = t.lastAnomalousWindow + W;
       t.insight.lastUpdateTime = eventTime;
+      if (t.insight.traceFilter) t.insight.traceFilter = { ...t.insight.traceFilter, endTime: t.insight.endTime };
       events.push({ type: 'insight.closed', eventTime, insight: { ...t.insight } });
     } else stillActive.push(t);
   }

@@ -37,6 +37,20 @@ export interface Insight {
   evidence: unknown;
   /** epoch seconds: end of the window that last changed it */
   lastUpdateTime: number;
+  /**
+   * How to find the insight's requests on its root cause: a filter expression for GetTraceSummaries
+   * (and `npx trace-insights traces --filter`) with the insight's time range.
+   */
+  traceFilter?: TraceFilter;
+  /** Up to 20 traces of the root cause during the insight: faulty first, then the slowest. */
+  exemplarTraceIds?: string[];
+}
+
+/** A trace search: an X-Ray filter expression over a time range (epoch seconds). */
+export interface TraceFilter {
+  filterExpression: string;
+  startTime: number;
+  endTime: number;
 }
 
 export type InsightEventType = 'insight.opened' | 'insight.updated' | 'insight.closed';

@@ -50,6 +50,8 @@ export function toEventBridge(e: InsightEvent, webhookId: string, env: EventBrid
       ClientRequestImpactStatistics: stats(i.clientRequestImpactStatistics),
       RootCauseServiceRequestImpactStatistics: stats(i.rootCauseServiceRequestImpactStatistics),
       TopAnomalousServices: top,
+      ...(i.traceFilter ? { TraceFilter: { FilterExpression: i.traceFilter.filterExpression, StartTime: i.traceFilter.startTime, EndTime: i.traceFilter.endTime } } : {}),
+      ...(i.exemplarTraceIds ? { ExemplarTraceIds: i.exemplarTraceIds } : {}),
       Event: {
         EventTime: e.eventTime,
         Summary: i.summary,

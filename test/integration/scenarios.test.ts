@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -34,6 +36,24 @@ afterAll(async () => {
   await dropPrefixAndReplays(redis, prefix);
   redis.disconnect();
 });
+
+/** For each wanted trace: the names of the services and called dependencies its documents show. */
+async function servicesOfTraces(file: string, wanted: ReadonlySet<string>): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  const names = (e: { name?: string; namespace?: string; subsegments?: unknown[] }, into: Set<string>, top: boolean) => {
+    if (e.name && (top || e.namespace === 'remote' || e.namespace === 'aws')) into.add(e.name);
+    for (const c of (e.subsegments ?? []) as Array<typeof e>) names(c, into, false);
+  };
+  for await (const line of createInterface({ input: createReadStream(file).pipe(createGunzip()) })) {
+    const m = /"trace_id":"([^"]+)"/.exec(line);
+    if (!m || !wanted.has(m[1]!)) continue;
+    const doc = JSON.parse(line) as { trace_id: string; type?: string };
+    let set = out.get(doc.trace_id);
+    if (!set) out.set(doc.trace_id, (set = new Set()));
+    names(doc, set, doc.type !== 'subsegment');
+  }
+  return out;
+}
 
 describe('shipped scenarios, scored', () => {
   it('the simulator ships shop, mesh and control', () => {
@@ -78,6 +98,18 @@ describe('shipped scenarios, scored', () => {
       expect(s.medianDelaySeconds).not.toBeNull();
       // 60 s windows: a median within a window and a half means most incidents open after one window
       expect(s.medianDelaySeconds!).toBeLessThanOrEqual(90);
+
+      // every insight event names exemplar traces, and each of them touches its first root-cause candidate
+      const wanted = new Set(events.flatMap((e) => e.insight.exemplarTraceIds ?? []));
+      const touched = await servicesOfTraces(out, wanted);
+      for (const e of events) {
+        const ids = e.insight.exemplarTraceIds ?? [];
+        expect(ids.length, `${e.type} ${e.insight.summary}`).toBeGreaterThan(0);
+        expect(ids.length).toBeLessThanOrEqual(20);
+        const root = e.insight.rootCauseCandidates[0]!.service.name;
+        for (const id of ids) expect(touched.get(id), `${id} on ${root}`).toContain(root);
+        expect(e.insight.traceFilter?.filterExpression).toContain(JSON.stringify(root));
+      }
     });
   }
 });

@@ -91,7 +91,7 @@ describe('ingest → traces queue → trace store', () => {
         expect(got).toEqual(want);
       }
     }
-    const [{ n }] = await sql.unsafe(`select count(*)::int as n from "${schema}".documents`);
+    const [{ n }] = (await sql.unsafe(`select count(*)::int as n from "${schema}".documents`)) as unknown as [{ n: number }];
     expect(n).toBe(total);
     expect((await stack.metrics.tracesWritten.get()).values[0]!.value).toBe(total);
     expect((await stack.metrics.tracesDropped.get()).values.reduce((a, v) => a + v.value, 0)).toBe(0);
