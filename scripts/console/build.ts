@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
 import { CONSOLE_DIST, CONSOLE_SRC, consoleViteConfig } from './vite-config.js';
 
 const STAMP = '.source-hash';
@@ -44,6 +43,8 @@ if (ifStale && existsSync(join(CONSOLE_DIST, 'index.html')) && existsSync(stampF
   process.exit(0);
 }
 const t0 = Date.now();
+// loaded only when there is something to build: a fresh build costs `npm start` no Vite start-up
+const { build } = await import('vite');
 await build(consoleViteConfig());
 writeFileSync(stampFile, hash);
 console.log(`console: built into ${relative(root, CONSOLE_DIST)} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

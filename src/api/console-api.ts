@@ -1,17 +1,21 @@
 import type { Context, Hono } from 'hono';
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { AggregateReader, Graph } from '../aggregate/read.js';
 import { buildGraph } from '../aggregate/read.js';
 import { CLIENT_TYPE, nodeId } from '../aggregate/graph-ids.js';
 import { windowOf } from '../aggregate/keys.js';
-import { emptyStats, summarize } from '../aggregate/stats.js';
+import { summarize } from '../aggregate/stats.js';
 import { defaultDetectOptions } from '../detect/options.js';
 import type { Insight } from '../insights/model.js';
 import type { InsightStore } from '../insights/store.js';
 import { rollingBaseline } from './console-baseline.js';
+import { bucketFactor, bucketize, MAX_GRAPH_WINDOWS, nodeWindows } from './console-series.js';
 
 export interface ConsoleApiDeps {
   reader: AggregateReader;
+  /** Request-path Redis connection (fails fast). */
+  redis: Redis;
   insights?: InsightStore;
   ready: () => boolean;
   /** Wall clock, epoch seconds. */
@@ -19,8 +23,6 @@ export interface ConsoleApiDeps {
 }
 
 const MAX_RANGE_SECONDS = 7 * 86400;
-/** A chart of more windows than a screen has pixels says nothing more and costs Redis round trips. */
-const MAX_SERIES_WINDOWS = 5000;
 const IMPACT_MAX_SECONDS = 6 * 3600;
 
 const rangeQuery = z.object({
@@ -96,29 +98,27 @@ export function consoleApiRoutes(app: Hono, deps: ConsoleApiDeps): void {
     if (typeof r === 'string') return fail(c, 400, 'invalid_request', r);
     const o = defaultDetectOptions;
     const first = windowOf(r.from, W);
-    const count = Math.ceil((r.to - first) / W);
-    if (count > MAX_SERIES_WINDOWS) return fail(c, 400, 'invalid_request', `at most ${MAX_SERIES_WINDOWS} windows per series (${count} asked)`);
-    const historyFrom = first - o.historyWindows * W;
+    // long ranges are drawn in buckets of several windows, and the bands are judged bucket by bucket
+    const factor = bucketFactor(Math.ceil((r.to - first) / W));
+    const step = W * factor;
+    const firstBucket = Math.floor(first / step) * step;
+    const historyFrom = firstBucket - o.historyWindows * step;
     // the window still filling up is left out: its count would read as a drop
     const end = Math.min(r.to, windowOf(now(), W));
-    const { windows, evidence } = await deps.reader.readRange(historyFrom, end, o.historyWindows + count + 1);
-    const byStart = new Map(windows.map((w) => [w.start, w]));
-    const aligned = [];
-    for (let w = historyFrom; w < end; w += W) {
-      const data = byStart.get(w);
-      // one window's graph, so inferred nodes get their callers' view of them as the map draws it
-      const node = data ? buildGraph([data], evidence).nodes.get(id) : undefined;
-      aligned.push({ start: w, stats: node?.stats ?? emptyStats() });
-    }
+    const windows = await nodeWindows(deps.redis, deps.reader, id, historyFrom, Math.max(end, historyFrom));
+    if (!windows) return fail(c, 400, 'invalid_request', `a node without stats of its own (an inferred dependency, the clients) is drawn from the whole graph: at most ${MAX_GRAPH_WINDOWS} windows`);
+    const buckets = bucketize(windows, W, factor);
     const insights = deps.insights ? (await deps.insights.list(historyFrom, r.to)).filter((i) => insightMembers(i).has(id)) : [];
-    const inInsight = (w: number) => insights.some((i) => w + W > i.startTime && (i.endTime === null || w < i.endTime));
+    const inInsight = (b: number) => insights.some((i) => b + step > i.startTime && (i.endTime === null || b < i.endTime));
+    const lead = buckets.findIndex((b) => b.start >= firstBucket);
     return c.json({
       node: id,
       from: r.from,
       to: r.to,
       windowSeconds: W,
+      bucketSeconds: step,
       baseline: { historyWindows: o.historyWindows, minHistoryWindows: o.minHistoryWindows, alpha: o.alpha, minRateIncrease: o.minRateIncrease, minLatencyRatio: o.minLatencyRatio },
-      windows: rollingBaseline(aligned, o.historyWindows, o, inInsight),
+      windows: rollingBaseline(buckets, lead < 0 ? buckets.length : lead, o, inInsight),
       insights: insights.filter((i) => i.endTime === null || i.endTime > r.from).map((i) => ({ id: i.id, state: i.state, startTime: i.startTime, endTime: i.endTime, lastUpdateTime: i.lastUpdateTime, rootCause: i.rootCauseCandidates[0]?.service ?? null })),
     });
   });

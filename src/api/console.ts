@@ -40,7 +40,7 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
  * The console: its JSON API under /v1/console, and the built single-page app, read-only, at `/`.
  * Mounted after every API route, so those keep answering exactly as before.
  */
-export function consoleRoutes(app: Hono, deps: Pick<AppDeps, 'reader' | 'insights' | 'ready' | 'now'>, opts: ConsoleOptions = {}): void {
+export function consoleRoutes(app: Hono, deps: Pick<AppDeps, 'reader' | 'redis' | 'insights' | 'ready' | 'now'>, opts: ConsoleOptions = {}): void {
   consoleApiRoutes(app, deps);
   consoleStatic(app, opts.dir ?? DEFAULT_CONSOLE_DIR);
 }

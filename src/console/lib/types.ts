@@ -61,6 +61,8 @@ export interface SeriesResponse {
   from: number;
   to: number;
   windowSeconds: number;
+  /** seconds per point: the window, or several windows merged on long ranges */
+  bucketSeconds: number;
   baseline: { historyWindows: number; minHistoryWindows: number; alpha: number; minRateIncrease: number; minLatencyRatio: number };
   windows: WindowPoint[];
   insights: Array<{ id: string; state: 'ACTIVE' | 'CLOSED'; startTime: number; endTime: number | null; lastUpdateTime: number; rootCause: ServiceRef | null }>;

@@ -2,6 +2,7 @@ import { useJson } from '../api.js';
 import { Chart } from '../components/chart.js';
 import { anomalousSpans, chartSeries, type ChartMetric } from '../lib/chart-data.js';
 import { formatShare } from '../lib/health.js';
+import { formatDuration } from '../lib/time-axis.js';
 import type { MapNode, SeriesResponse } from '../lib/types.js';
 import { fmtMs } from '../components/service-graph.js';
 
@@ -40,12 +41,13 @@ export function NodePanel(props: { node: MapNode; from: number; to: number; onCl
       {d && (
         <>
           <p class="muted small">
-            Shaded blue: the expected range from the previous {d.baseline.historyWindows} windows with traffic (rates up to the binomial bound at α = {d.baseline.alpha}, and at least {d.baseline.minRateIncrease * 100} points above the baseline; percentiles within ×{d.baseline.minLatencyRatio}; requests ±3√mean). No band before {d.baseline.minHistoryWindows} such windows. Shaded red: windows of an insight that names this node
+            {d.bucketSeconds > d.windowSeconds ? `Each point merges ${d.bucketSeconds / d.windowSeconds} windows (${formatDuration(d.bucketSeconds)}). ` : ''}
+            Shaded blue: the expected range from the previous {d.baseline.historyWindows} {d.bucketSeconds > d.windowSeconds ? 'points' : 'windows'} with traffic, leaving out those of insights on this node (rates up to the binomial bound at α = {d.baseline.alpha}, and at least {d.baseline.minRateIncrease * 100} points above the baseline; percentiles within ×{d.baseline.minLatencyRatio}; requests ±3√mean). No band before {d.baseline.minHistoryWindows} such windows. Shaded red: windows of an insight that names this node
             {d.insights.length ? ` (${d.insights.length})` : ''}. Red points: windows outside the expected range.
           </p>
           <div class="charts">
             {CHARTS.map((c) => (
-              <Chart key={c.metric} title={c.title} series={chartSeries(d.windows, c.metric)} spans={anomalousSpans(d.insights, d.from, d.to, d.windowSeconds)} windowSeconds={d.windowSeconds} format={c.format} colour={c.colour} />
+              <Chart key={c.metric} title={c.title} series={chartSeries(d.windows, c.metric)} spans={anomalousSpans(d.insights, d.from, d.to, d.bucketSeconds)} windowSeconds={d.bucketSeconds} format={c.format} colour={c.colour} />
             ))}
           </div>
         </>
