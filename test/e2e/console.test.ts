@@ -155,5 +155,6 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in a browser', () => {
     const shown = await page.$$eval('ul.traces code', (els) => els.map((e) => e.textContent));
     expect(shown).toEqual(api.insight.exemplarTraceIds ?? []);
     await page.screenshot({ path: join(ARTIFACTS, 'insight.png'), fullPage: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'insight-top.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1000 } });
   });
 });

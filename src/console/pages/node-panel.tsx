@@ -8,7 +8,7 @@ import { fmtMs } from '../components/service-graph.js';
 
 const pct = (v: number) => formatShare(v);
 const CHARTS: Array<{ metric: ChartMetric; title: string; format: (v: number) => string; colour: string }> = [
-  { metric: 'count', title: 'Requests per window', format: (v) => v.toFixed(v < 10 ? 1 : 0), colour: '#2f6db5' },
+  { metric: 'count', title: 'Requests per window', format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 1 : 0)), colour: '#2f6db5' },
   { metric: 'faultRate', title: 'Fault rate (5xx)', format: pct, colour: '#d13212' },
   { metric: 'errorRate', title: 'Error rate (4xx, with 429)', format: pct, colour: '#b38b00' },
   { metric: 'throttleRate', title: 'Throttle rate (429)', format: pct, colour: '#8a4fd1' },
