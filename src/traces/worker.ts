@@ -11,6 +11,8 @@ import { tracesProcessor, type TracesProcessorOptions } from '../../jobs/traces.
 import { dropExpiredPartitions } from './store/partitions.js';
 import type { TraceStore } from './store/store.js';
 import { isStoreUnavailable } from './store/unavailable.js';
+import { keepsEverything, sweepRetention } from './store/retention-sweep.js';
+import { compileRules } from './retention.js';
 
 /** How often expired partitions are looked for. */
 const PARTITION_SWEEP_MS = 3600_000;
@@ -21,7 +23,10 @@ export interface TraceWorkerOptions {
   retry?: TracesProcessorOptions;
 }
 
-/** The worker side of the trace store: writes queued documents and drops expired partitions. */
+/**
+ * The worker side of the trace store: writes queued documents, applies the tail-based retention rules to
+ * complete traces, and drops expired partitions.
+ */
 export async function startTraceWorker(
   cfg: Config,
   redisUrl: string,
@@ -69,10 +74,34 @@ export async function startTraceWorker(
   const partitionTimer = setInterval(() => void sweepPartitions(), PARTITION_SWEEP_MS);
   partitionTimer.unref();
 
+  // Tail-based retention: complete traces are kept or deleted by the rules (nothing to do when they keep all).
+  const compiled = compileRules(cfg.traces.retentionRules);
+  if (!compiled.ok) throw new Error(`traces.retentionRules: ${compiled.error.message}`);
+  const rules = compiled.rules;
+  let sweeping = false;
+  const sweep = async () => {
+    if (sweeping || closing || traces.notReady?.()) return;
+    sweeping = true;
+    try {
+      for (;;) {
+        const r = await sweepRetention(traces.store, rules, { completeSeconds: cfg.traces.completeSeconds, limit: 500 });
+        if (r.dropped) metrics.tracesDiscarded.inc(r.dropped);
+        if (r.decided < 500 || closing) break;
+      }
+    } catch (err) {
+      if (!isStoreUnavailable(err)) log.warn({ err: (err as Error).message }, 'trace store: applying the retention rules failed; retrying');
+    } finally {
+      sweeping = false;
+    }
+  };
+  const sweepTimer = keepsEverything(rules) ? undefined : setInterval(() => void sweep(), Math.max(1000, (cfg.traces.completeSeconds * 1000) / 3));
+  sweepTimer?.unref();
+
   return {
     close: async () => {
       closing = true;
       clearInterval(partitionTimer);
+      clearInterval(sweepTimer);
       await worker.close().catch(() => undefined);
       await redis.quit().catch(() => redis.disconnect());
     },

@@ -47,7 +47,7 @@ async function servicesOfTraces(file: string, wanted: ReadonlySet<string>): Prom
   for await (const line of createInterface({ input: createReadStream(file).pipe(createGunzip()) })) {
     const m = /"trace_id":"([^"]+)"/.exec(line);
     if (!m || !wanted.has(m[1]!)) continue;
-    const doc = JSON.parse(line) as { trace_id: string; type?: string };
+    const doc = JSON.parse(line) as { trace_id: string; type?: string; name?: string };
     let set = out.get(doc.trace_id);
     if (!set) out.set(doc.trace_id, (set = new Set()));
     names(doc, set, doc.type !== 'subsegment');

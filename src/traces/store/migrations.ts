@@ -83,6 +83,16 @@ export const MIGRATIONS: readonly Migration[] = [
       create index traces_annotations on ${t('traces')} using gin (annotations jsonb_path_ops);
     `,
   },
+  {
+    version: 2,
+    name: 'retention decisions',
+    // A trace is decided by the tail-based retention rules once complete; a new document undoes that
+    // (the writer sets decided = false), so the rules see the trace as it is in the end.
+    up: (t) => `
+      alter table ${t('traces')} add column decided boolean not null default false;
+      create index traces_undecided on ${t('traces')} (updated_at) where not decided;
+    `,
+  },
 ];
 
 // First key of the two-int advisory lock space; the second is hashtext(schema), so stores in

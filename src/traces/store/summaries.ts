@@ -1,6 +1,17 @@
 import type { TransactionSql } from 'postgres';
 import { qualified, type TraceStore } from './store.js';
 
+/**
+ * Takes the per-trace advisory locks of `traceIds` for the transaction, in one fixed order (so two
+ * writers cannot deadlock). Writers take them before touching a trace's rows; the retention sweep tries
+ * the same keys without waiting.
+ */
+export async function lockTraces(tx: TransactionSql, traceIds: readonly string[]): Promise<void> {
+  if (traceIds.length === 0) return;
+  await tx`select pg_advisory_xact_lock(k) from (
+    select distinct hashtextextended(x, 0) as k from unnest(${traceIds as string[]}::text[]) x order by k) s`;
+}
+
 /** A trace, by its partition key and id. */
 export interface TraceKey {
   trace_time: Date;
@@ -17,8 +28,7 @@ export interface TraceKey {
 export async function recomputeSummaries(tx: TransactionSql, store: TraceStore, keys: readonly TraceKey[]): Promise<void> {
   if (keys.length === 0) return;
   const ids = keys.map((k) => k.trace_id);
-  await tx`select pg_advisory_xact_lock(k) from (
-    select distinct hashtextextended(x, 0) as k from unnest(${ids}::text[]) x order by k) s`;
+  await lockTraces(tx, ids);
   const t = (n: string) => tx.unsafe(qualified(store, n));
   await tx`
     with touched as (
@@ -83,5 +93,5 @@ export async function recomputeSummaries(tx: TransactionSql, store: TraceStore, 
       http_url = excluded.http_url, http_status = excluded.http_status, user_agent = excluded.user_agent,
       client_ip = excluded.client_ip, service_names = excluded.service_names, services = excluded.services,
       users = excluded.users, annotations = excluded.annotations, document_count = excluded.document_count,
-      updated_at = now()`;
+      updated_at = now(), decided = false`;
 }

@@ -1,6 +1,6 @@
 import { dayOf, ensurePartitions, forgetPartitions } from './partitions.js';
 import { DOCUMENT_COLUMNS, replaces, toDocumentRow, type DocumentRow } from './document-row.js';
-import { recomputeSummaries, type TraceKey } from './summaries.js';
+import { lockTraces, recomputeSummaries, type TraceKey } from './summaries.js';
 import { qualified, type TraceStore } from './store.js';
 
 /** A document as accepted by ingest: its JSON text exactly as sent. */
@@ -79,6 +79,9 @@ async function writeChunk(store: TraceStore, chunk: DocumentRow[]): Promise<void
     .map((c) => `${c} = excluded.${c}`)
     .join(', ');
   await store.sql.begin(async (tx) => {
+    // the traces' locks before any row: the retention sweep takes the same ones (without waiting) before
+    // it deletes a trace's rows, so it never waits on rows this transaction holds
+    await lockTraces(tx, [...keys.keys()]);
     await tx`
       insert into ${tx.unsafe(qualified(store, 'documents'))} ${tx(chunk, DOCUMENT_COLUMNS)}
       on conflict (trace_time, trace_id, id) do update set ${tx.unsafe(updates)}, received_at = now()
