@@ -35,13 +35,16 @@ export async function run(role: Role, opts: { config?: string; closes?: boolean 
   const metrics = createMetrics();
   // The trace store: live processes only (replay's workers, started with closes=false, keep none).
   let traces: OpenTraceStore | undefined;
+  let tracesOff: string | undefined;
   if (opts.closes !== false) {
     const opened = await openTraceStore(cfg, log.child({ component: 'traces' }), process.env);
-    if ('reason' in opened) log.warn({ traces: 'off' }, `running without the trace store: ${opened.reason}`);
-    else traces = opened;
+    if ('reason' in opened) {
+      tracesOff = opened.reason;
+      log.warn({ traces: 'off' }, `running without the trace store: ${opened.reason}`);
+    } else traces = opened;
   }
   const parts: Running[] = [];
-  if (role !== 'worker') parts.push(await startServer(cfg, redis.url, log, metrics, traces ? { traces: { store: traces.store } } : {}));
+  if (role !== 'worker') parts.push(await startServer(cfg, redis.url, log, metrics, traces ? { traces: { store: traces.store, notReady: traces.notReady } } : { tracesOff }));
   if (role !== 'server') parts.push(await startWorker(cfg, redis.url, log, metrics, { closes: opts.closes, traces }));
   let stopping = false;
   const stop = async (signal: string) => {

@@ -96,7 +96,7 @@ function once(fn: () => Promise<void>): () => Promise<void> {
  * HTTP + UDP doors: validate, batch, queue. `extras.traces` serves BatchGetTraces and GetTraceSummaries
  * from a trace store the caller owns; without it they answer 503.
  */
-export async function startServer(cfg: Config, redisUrl: string, log: Logger, metrics: Metrics, extras: { traces?: TraceApiOptions } = {}): Promise<ServerHalf> {
+export async function startServer(cfg: Config, redisUrl: string, log: Logger, metrics: Metrics, extras: { traces?: TraceApiOptions; tracesOff?: string } = {}): Promise<ServerHalf> {
   const queueRedis = connect(redisUrl, 'request');
   const readRedis = connect(redisUrl, 'request');
   queueRedis.on('error', (err) => log.debug({ err: err.message }, 'queue redis error'));
@@ -142,7 +142,7 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
   const ready = () => queueRedis.status === 'ready' && readRedis.status === 'ready';
   const reader = new AggregateReader(readRedis, keySpace(cfg.keyPrefix), cfg.windowSeconds);
   const webhooks = webhookApi(cfg, readRedis, queueRedis, log.child({ component: 'webhooks' }), metrics);
-  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps, backlog, insights: new InsightStore(readRedis, cfg.keyPrefix, cfg.insights.retentionSeconds), xray: cfg.xray, traces: extras.traces });
+  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps, backlog, insights: new InsightStore(readRedis, cfg.keyPrefix, cfg.insights.retentionSeconds), xray: cfg.xray, traces: extras.traces, tracesOff: extras.tracesOff });
   // PutTraceSegments straight on node:http (the hot path); everything else through Hono.
   const put = nodePutTraceSegments({ intake, ready, log: log.child({ component: 'http' }), ...doorThrottle(backlog, metrics, 'http') }, cfg.http.bodyLimitBytes);
   const rest = getRequestListener(app.fetch);

@@ -39,6 +39,8 @@ export interface AppDeps {
   xray?: GroupIdentity;
   /** The trace store behind BatchGetTraces and GetTraceSummaries; absent: those operations answer 503. */
   traces?: TraceApiOptions;
+  /** Why there is no trace store (the trace API's 503 says it). */
+  tracesOff?: string;
 }
 
 /** The HTTP API: X-Ray-compatible operations, our own JSON API, health and metrics. */
@@ -65,7 +67,7 @@ export function createApp(deps: AppDeps): Hono {
   if (deps.webhooks) webhookRoutes(app, deps.webhooks);
   const xray = deps.xray ?? { region: 'us-east-1', accountId: '000000000000' };
   groupRoutes(app, xray);
-  traceRoutes(app, deps.traces);
+  traceRoutes(app, deps.traces, deps.tracesOff);
   if (deps.insights) insightRoutes(app, { store: deps.insights, reader: deps.reader, ready: deps.ready, group: xray });
   app.get('/healthz', (c) => c.json({ ok: true }));
   // Refusing documents for a while is not being unready: every door shares the one backlog, so taking

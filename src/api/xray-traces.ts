@@ -4,6 +4,7 @@ import { findTraceIds } from '../traces/filter/sql-query.js';
 import { loadTraceModels } from '../traces/load-models.js';
 import { countTraces, getTraces, getTraceSummariesByIds, listTraceSummaries, type TraceSummaryRow } from '../traces/store/reader.js';
 import type { TraceStore } from '../traces/store/store.js';
+import { isStoreUnavailable } from '../traces/store/unavailable.js';
 import { cursorOf, type TraceCursor, type TraceRange, type TraceTimeField } from '../traces/store/time-order.js';
 import { invalidRequest, unavailable } from './aws-error.js';
 import { epochInput, toEpoch } from './epoch.js';
@@ -13,6 +14,8 @@ import { xrayTraceSummary } from './xray-trace-shapes.js';
 
 export interface TraceApiOptions {
   store: TraceStore;
+  /** Why the store cannot answer yet (PostgreSQL not up at start-up); undefined once it can. */
+  notReady?: () => string | undefined;
   /** Summaries per GetTraceSummaries page (the operation has no MaxResults). @defaultValue 100 */
   pageSize?: number;
 }
@@ -77,12 +80,25 @@ async function summaryPage(
  * exist. Summaries come newest first (X-Ray's order) by (time, Id), a total order a cursor pages
  * without gaps or repeats.
  */
-export function traceRoutes(app: Hono, options: TraceApiOptions | undefined): void {
-  const noStore = (c: Context) => unavailable(c, 'this deployment keeps no traces (no trace store is configured)');
+export function traceRoutes(app: Hono, options: TraceApiOptions | undefined, offReason?: string): void {
+  const off = offReason ?? 'no trace store is configured';
+  /** Runs a route when the store can answer: 503 with the reason while it cannot, or when PostgreSQL is away. */
+  const guarded =
+    (route: (c: Context, options: TraceApiOptions) => Promise<Response>) =>
+    async (c: Context): Promise<Response> => {
+      if (!options) return unavailable(c, `this deployment keeps no traces: ${off}`);
+      const why = options.notReady?.();
+      if (why) return unavailable(c, `the trace store is not ready: ${why}`);
+      try {
+        return await route(c, options);
+      } catch (err) {
+        if (isStoreUnavailable(err)) return unavailable(c, `the trace store is unreachable: ${(err as Error).message}`);
+        throw err;
+      }
+    };
   const pageSize = Math.max(1, Math.min(options?.pageSize ?? 100, 1000));
 
-  app.post('/Traces', async (c) => {
-    if (!options) return noStore(c);
+  app.post('/Traces', guarded(async (c, options) => {
     const body = await parse(c, batchSchema);
     if (!body.ok) return body.res;
     const { traces, unknown } = await getTraces(options.store, body.data.TraceIds);
@@ -95,10 +111,9 @@ export function traceRoutes(app: Hono, options: TraceApiOptions | undefined): vo
       })),
       UnprocessedTraceIds: unknown,
     });
-  });
+  }));
 
-  app.post('/TraceSummaries', async (c) => {
-    if (!options) return noStore(c);
+  app.post('/TraceSummaries', guarded(async (c, options) => {
     const body = await parse(c, summariesSchema);
     if (!body.ok) return body.res;
     const q = body.data;
@@ -127,12 +142,11 @@ export function traceRoutes(app: Hono, options: TraceApiOptions | undefined): vo
       TracesProcessedCount: processed,
       ...(page.next ? { NextToken: encodeToken(fp, { t: page.next.time, i: page.next.traceId }) } : {}),
     });
-  });
+  }));
 
-  app.post('/TraceGraph', async (c) => {
-    if (!options) return noStore(c);
+  app.post('/TraceGraph', guarded(async (c, options) => {
     const body = await parse(c, traceGraphSchema);
     if (!body.ok) return body.res;
     return c.json({ Services: await traceGraphServices(options.store, body.data.TraceIds) });
-  });
+  }));
 }
