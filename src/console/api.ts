@@ -69,3 +69,20 @@ export function useNow(live: boolean, everyMs = 10_000): number {
   }, [live, everyMs]);
   return now;
 }
+
+/** POST a JSON body to one of the X-Ray read operations (they are POSTs, and read-only). */
+export async function postJson<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
+  const r = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body), signal });
+  const text = await r.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    /* reported below */
+  }
+  if (!r.ok) {
+    const msg = (parsed as { message?: string; Message?: string } | null)?.message ?? (parsed as { Message?: string } | null)?.Message ?? text.slice(0, 300);
+    throw new ApiError(r.status, `${r.status}: ${msg || r.statusText}`);
+  }
+  return parsed as T;
+}

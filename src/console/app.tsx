@@ -1,6 +1,7 @@
 import { InsightPage } from './pages/insight-page.js';
 import { InsightsPage } from './pages/insights-page.js';
 import { MapPage } from './pages/map-page.js';
+import { TracePage } from './pages/trace-page.js';
 import { TracesPage } from './pages/traces-page.js';
 import { linkClick, matchRoute, useLocation } from './router.js';
 
@@ -30,8 +31,8 @@ export function App() {
         {route.page === 'map' && <MapPage query={loc.query} />}
         {route.page === 'insights' && <InsightsPage query={loc.query} />}
         {route.page === 'insight' && <InsightPage key={route.id} id={route.id} />}
-        {route.page === 'traces' && <TracesPage />}
-        {route.page === 'trace' && <TracesPage id={route.id} />}
+        {route.page === 'traces' && <TracesPage query={loc.query} />}
+        {route.page === 'trace' && <TracePage key={route.id} id={route.id} />}
         {route.page === 'not-found' && (
           <main>
             <h1>Not found</h1>

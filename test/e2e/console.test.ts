@@ -2,12 +2,16 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import postgres, { type Sql } from 'postgres';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_ALL, type Scenario } from '../../src/sim/model.js';
 import { shop } from '../../src/sim/scenarios/shop.js';
 import { Simulation } from '../../src/sim/simulate.js';
 import { DEFAULT_CONSOLE_DIR } from '../../src/api/console.js';
+import { applyMigrations } from '../../src/traces/store/migrations.js';
+import { traceStore, type TraceStore } from '../../src/traces/store/store.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { dropPrefix, testRedis } from '../helpers/redis.js';
 
@@ -18,6 +22,7 @@ import { dropPrefix, testRedis } from '../helpers/redis.js';
  */
 
 const CHROMIUM = '/usr/bin/chromium';
+const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const ARTIFACTS = join(process.cwd(), 'test-artifacts', 'console');
 const W = 10;
 // recent enough that the map's default range (last 15 min) holds all of it
@@ -40,12 +45,26 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in a browser', () => {
   const redis = testRedis();
   let insightId = '';
   let rootCause = '';
+  // the trace pages need the trace store (PostgreSQL); without one they are skipped, the rest runs
+  const schema = `t_console_${randomBytes(4).toString('hex')}`;
+  let sql: Sql | undefined;
+  let store: TraceStore | undefined;
 
   beforeAll(async () => {
     // the console the product serves is the one built from these sources
     execFileSync(process.execPath, ['--import', 'tsx', 'scripts/console/build.ts', '--if-stale'], { stdio: 'inherit' });
     expect(existsSync(join(DEFAULT_CONSOLE_DIR, 'index.html'))).toBe(true);
-    stack = await startStack({ windowSeconds: W, allowedLatenessSeconds: 0, close: { tickSeconds: 1, idleSeconds: 100_000_000 } });
+    try {
+      sql = postgres(DATABASE_URL, { max: 4, onnotice: () => undefined, connect_timeout: 5 });
+      store = traceStore(sql, { schema });
+      await applyMigrations(store);
+    } catch (err) {
+      console.warn(`console e2e: no trace store (${(err as Error).message}); the trace pages are not tested`);
+      await sql?.end().catch(() => undefined);
+      sql = undefined;
+      store = undefined;
+    }
+    stack = await startStack({ windowSeconds: W, allowedLatenessSeconds: 0, close: { tickSeconds: 1, idleSeconds: 100_000_000 } }, { traces: store ? { store } : undefined });
     const put = async (docs: unknown[]) => {
       const r = await fetch(`${stack.baseUrl}/TraceSegments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ TraceSegmentDocuments: docs.map((d) => JSON.stringify(d)) }) });
       expect(r.status).toBe(200);
@@ -60,6 +79,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in a browser', () => {
     }
     if (batch.length) await put(batch);
     await stack.drain();
+    if (store) await stack.drainTraces(120_000);
     // the insight opens once its windows close
     const deadline = Date.now() + 90_000;
     for (;;) {
@@ -91,6 +111,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in a browser', () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
     await stack?.close();
     if (stack) await dropPrefix(redis, stack.cfg.keyPrefix);
+    await sql?.unsafe(`drop schema if exists "${schema}" cascade`);
+    await sql?.end();
     redis.disconnect();
   });
 
@@ -156,5 +178,39 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in a browser', () => {
     expect(shown).toEqual(api.insight.exemplarTraceIds ?? []);
     await page.screenshot({ path: join(ARTIFACTS, 'insight.png'), fullPage: true });
     await page.screenshot({ path: join(ARTIFACTS, 'insight-top.png'), fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1000 } });
+  });
+
+  it('a trace search with a filter expression lists faulty traces', async (t) => {
+    if (!store) t.skip();
+    await page.goto(`${stack.baseUrl}/traces?from=${T0 - 60}&to=${T0 + 600}`);
+    await page.fill('#filter', 'fault = true');
+    await page.press('#filter', 'Enter');
+    await page.waitForSelector('table.traces-list[data-filter="fault = true"] tbody tr');
+    expect(new URL(page.url()).searchParams.get('filter')).toBe('fault = true');
+    const statuses = await page.$$eval('table.traces-list tbody tr', (rows) => rows.map((r) => r.getAttribute('data-status')));
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(new Set(statuses)).toEqual(new Set(['Fault']));
+    await page.screenshot({ path: join(ARTIFACTS, 'traces.png') });
+    // a filter that is not X-Ray's language says why
+    await page.fill('#filter', 'fault = = true');
+    await page.press('#filter', 'Enter');
+    await page.waitForSelector('p.error[role="alert"]');
+  });
+
+  it("a trace's waterfall shows its segments, the fault marked, and an entity's details on click", async (t) => {
+    if (!store) t.skip();
+    await page.goto(`${stack.baseUrl}/traces?from=${T0 - 60}&to=${T0 + 600}&filter=${encodeURIComponent(`service("${rootCause}") { fault = true }`)}`);
+    await page.click('table.traces-list[data-filter] tbody tr a');
+    await page.waitForSelector('.waterfall .wf-row[data-span]');
+    expect(new URL(page.url()).pathname).toMatch(/^\/traces\/1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+    const rows = await page.$$eval('.waterfall .wf-row[data-span]', (els) => els.map((e) => ({ kind: e.getAttribute('data-kind'), outcome: e.getAttribute('data-outcome'), text: e.textContent ?? '' })));
+    const segments = rows.filter((r) => r.kind === 'segment');
+    expect(segments.length).toBeGreaterThanOrEqual(3);
+    expect(rows.some((r) => r.outcome === 'fault' && r.text.includes('5xx fault'))).toBe(true);
+    // the faulting call to the payment API, its details
+    await page.click(`.waterfall .wf-row[data-kind="subsegment"][data-outcome="fault"]:has-text("${rootCause}")`);
+    await page.waitForSelector('.span-details');
+    expect(await page.textContent('.span-details')).toContain('Fault (5xx)');
+    await page.screenshot({ path: join(ARTIFACTS, 'trace.png'), fullPage: true });
   });
 });

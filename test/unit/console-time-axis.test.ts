@@ -42,3 +42,18 @@ describe('console time axis', () => {
     expect(formatDuration(3 * 86400)).toBe('3 d');
   });
 });
+
+describe('console trace time axis', () => {
+  it('round steps of 1, 2 or 5 × 10^k, and durations from µs to s', async () => {
+    const { niceStep, formatMillis } = await import('../../src/console/lib/time-axis.js');
+    expect(niceStep(405, 8)).toBe(100);
+    expect(niceStep(1000, 8)).toBe(200);
+    expect(niceStep(0.9, 8)).toBe(0.2);
+    expect(niceStep(0, 8)).toBe(1);
+    expect(formatMillis(0)).toBe('0 ms');
+    expect(formatMillis(0.25)).toBe('250 µs');
+    expect(formatMillis(3.456)).toBe('3.46 ms');
+    expect(formatMillis(405.2)).toBe('405 ms');
+    expect(formatMillis(1250)).toBe('1.25 s');
+  });
+});

@@ -82,3 +82,20 @@ export function parseRange(query: string, now: number): TimeRange {
 export function rangeQuery(r: TimeRange): string {
   return r.live ? `last=${r.last ?? Math.round(r.to - r.from)}` : `from=${Math.floor(r.from)}&to=${Math.ceil(r.to)}`;
 }
+
+/** A round step (1, 2 or 5 × 10^k) giving at most `maxTicks` ticks over `span` (any unit). */
+export function niceStep(span: number, maxTicks: number): number {
+  if (!(span > 0)) return 1;
+  const raw = span / Math.max(1, maxTicks);
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * pow >= raw) return m * pow;
+  return 10 * pow;
+}
+
+/** A duration in milliseconds for a trace: "850 µs", "12.5 ms", "1.25 s". */
+export function formatMillis(ms: number): string {
+  if (ms === 0) return '0 ms';
+  if (ms < 1) return `${Math.round(ms * 1000)} µs`;
+  if (ms < 1000) return `${ms < 10 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : ms.toFixed(0)} ms`;
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}

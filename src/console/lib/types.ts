@@ -122,8 +122,10 @@ export interface Insight {
   summary: string;
   evidence: InsightEvidence | null | undefined;
   lastUpdateTime: number;
-  /** traces that show the incident (added by the trace store; absent before) */
+  /** up to 20 traces of the root cause during the insight (absent on older records) */
   exemplarTraceIds?: string[];
+  /** a trace search for the insight's requests on its root cause */
+  traceFilter?: { filterExpression: string; startTime: number; endTime: number };
 }
 
 export interface InsightEvent {

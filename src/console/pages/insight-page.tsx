@@ -124,6 +124,14 @@ export function InsightPage(props: { id: string }) {
 
       <section aria-labelledby="traces-h">
         <h2 id="traces-h">Exemplar traces</h2>
+        {i.traceFilter && (
+          <p>
+            <a href={`/traces?from=${Math.floor(i.traceFilter.startTime)}&to=${Math.ceil(i.traceFilter.endTime)}&filter=${encodeURIComponent(i.traceFilter.filterExpression)}`} onClick={linkClick} class="trace-search-link">
+              Search the insight's traces
+            </a>{' '}
+            <code class="muted">{i.traceFilter.filterExpression}</code>
+          </p>
+        )}
         {i.exemplarTraceIds?.length ? (
           <ul class="traces" aria-label={`${i.exemplarTraceIds.length} exemplar traces`}>
             {i.exemplarTraceIds.map((t) => (
