@@ -136,6 +136,8 @@ async function main(): Promise<number> {
     },
   );
   say(`trace-insights is up: X-Ray API and webhooks at ${server.baseUrl}, segments on udp://127.0.0.1:${server.udpPort}`);
+  const consoleUrl = `${server.baseUrl}/`;
+  say(`the console (service map, insights, traces): ${consoleUrl}`);
 
   const events: SeenEvent[] = [];
   const listeners: Array<() => void> = [];
@@ -143,6 +145,7 @@ async function main(): Promise<number> {
   const seen = (e: SeenEvent) => {
     events.push(e);
     describeEvent(e, expected).forEach((l, i) => (i === 0 ? say(l) : console.log(`        ${l}`)));
+    if (e.type === 'insight.opened') console.log(`        in the console: ${consoleUrl}insights/${e.insightId}`);
     for (const f of listeners.splice(0)) f();
   };
   receiver = await startReceiver(
