@@ -60,6 +60,9 @@ function spawnRole(role: Role, opts: SpawnOptions, extraEnv: Record<string, stri
     REDIS_URL: redisUrl,
     KEY_PREFIX: opts.keyPrefix,
     LOG_LEVEL: 'warn',
+    // no trace store unless a test gives one (DATABASE_URL + TRACES_ENABLED): a process would otherwise
+    // make database trace_insights on the machine's PostgreSQL, which tests must not touch
+    TRACES_ENABLED: 'false',
     ...(opts.windowSeconds !== undefined ? { WINDOW_SECONDS: String(opts.windowSeconds) } : {}),
     ...(opts.concurrency !== undefined ? { WORKER_CONCURRENCY: String(opts.concurrency) } : {}),
     ...extraEnv,

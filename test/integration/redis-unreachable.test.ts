@@ -45,7 +45,8 @@ function killGroup(child: ChildProcess): void {
 
 /** Runs the real CLI to its end (SIGKILLed after killAfterMs, which then shows as code null). */
 function runCli(args: string[], env: Record<string, string>, killAfterMs: number): Promise<Finished> {
-  const full: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', ...env };
+  // no trace store: it would make database trace_insights on the machine's PostgreSQL
+  const full: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn', TRACES_ENABLED: 'false', ...env };
   // vitest's own variables would make the child think it is a test worker
   for (const k of Object.keys(full)) if (k.startsWith('VITEST')) delete full[k];
   const started = Date.now();

@@ -60,18 +60,27 @@ async function ensureDatabase(adminUrl: string, db: string): Promise<void> {
  * data under `dataDir`; else a reason to run without traces. A configured URL is returned unprobed:
  * the store waits for it to come up rather than give up at start.
  */
-export async function resolvePostgres(opts: { configured: string | null; fromEnv: boolean; dataDir: string }): Promise<ResolvedPostgres | NoPostgres> {
+export async function resolvePostgres(opts: {
+  configured: string | null;
+  fromEnv: boolean;
+  dataDir: string;
+  /** the local server to try (tests point it elsewhere) @defaultValue postgres://postgres@127.0.0.1:5432 */
+  local?: string;
+  /** initdb and pg_ctl; null: none installed @defaultValue findPostgresBinaries() */
+  binaries?: PostgresBinaries | null;
+}): Promise<ResolvedPostgres | NoPostgres> {
   if (opts.configured) return { url: opts.configured, source: opts.fromEnv ? 'DATABASE_URL' : 'config', stop: none };
-  const local = await probe(`${LOCAL}/postgres`, 1);
+  const server = opts.local ?? LOCAL;
+  const local = await probe(`${server}/postgres`, 1);
   if (local === null) {
     try {
-      await ensureDatabase(`${LOCAL}/postgres`, LOCAL_DATABASE);
-      return { url: `${LOCAL}/${LOCAL_DATABASE}`, source: 'local', stop: none };
+      await ensureDatabase(`${server}/postgres`, LOCAL_DATABASE);
+      return { url: `${server}/${LOCAL_DATABASE}`, source: 'local', stop: none };
     } catch {
       // a server that answers but will not let us create our database: try a private one
     }
   }
-  const bins = findPostgresBinaries();
+  const bins = opts.binaries === undefined ? findPostgresBinaries() : (opts.binaries ?? undefined);
   if (!bins) {
     return { reason: `no PostgreSQL at 127.0.0.1:5432 (${local ?? 'could not create the database'}) and no initdb/pg_ctl installed: running without the trace store; set DATABASE_URL=postgres://user@host:5432/db to keep traces` };
   }
@@ -124,9 +133,10 @@ function run(argv: string[]): void {
 /**
  * Starts (or reuses) a private server with its data in `dir`: initdb on first use (trust auth, user
  * postgres), listening on 127.0.0.1 at a free port with its socket in `dir`. A server already running
- * on that folder (another process of ours started it) is reused and left running.
+ * on that folder (another process of ours started it) is reused and left running. `port` picks the
+ * port (a restart on the same address); a free one by default.
  */
-export async function startPrivatePostgres(bins: PostgresBinaries, dir: string): Promise<ResolvedPostgres> {
+export async function startPrivatePostgres(bins: PostgresBinaries, dir: string, opts: { port?: number } = {}): Promise<ResolvedPostgres> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const user = asServerUser(dir);
   if (!existsSync(`${dir}/PG_VERSION`)) run(user.wrap([bins.initdb, '-D', dir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-instructions']));
@@ -135,7 +145,7 @@ export async function startPrivatePostgres(bins: PostgresBinaries, dir: string):
     await ensureDatabase(`postgres://postgres@127.0.0.1:${running}/postgres`, LOCAL_DATABASE);
     return { url: `postgres://postgres@127.0.0.1:${running}/${LOCAL_DATABASE}`, source: 'private', stop: none };
   }
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   run(user.wrap([bins.pgCtl, '-D', dir, '-l', `${dir}/server.log`, '-w', '-t', '30', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, 'start']));
   await ensureDatabase(`postgres://postgres@127.0.0.1:${port}/postgres`, LOCAL_DATABASE);
   return {
