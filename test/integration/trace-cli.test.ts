@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceCommand, tracesCommand, type TraceCliIo, type TraceCliOptions, type TracesCliOptions } from '../../src/traces/cli/cli.js';
-import { applyMigrations } from '../../src/traces/store/migrations.js';
-import { traceStore, type TraceStore } from '../../src/traces/store/store.js';
+import type { TraceStore } from '../../src/traces/store/store.js';
 import { writeDocuments } from '../../src/traces/store/writer.js';
+import { openTestStore, xrayClient, type TestTraceStore } from '../helpers/trace-store.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -14,7 +13,6 @@ import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
  * subsegment as its parent and faults when i % 4 === 1; every trace streams one subsegment on its own.
  */
 
-const databaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const NOW = 1_796_601_600 + 13 * 3600; // 2026-12-07 13:00 UTC
 const BASE = NOW - 1800;
 const N = 12;
@@ -71,7 +69,7 @@ const ID = /1-[0-9a-f]{8}-[0-9a-f]{24}/;
 describe('traces and trace commands against the HTTP API', () => {
   const redis = testRedis();
   const prefix = uniquePrefix('trace-cli');
-  const schema = `test_trace_cli_${randomBytes(4).toString('hex')}`;
+  let db: TestTraceStore;
   let sql: Sql;
   let store: TraceStore;
   let stack: Stack;
@@ -87,9 +85,8 @@ describe('traces and trace commands against the HTTP API', () => {
   const listed = (out: string[]) => out.slice(1).map((l) => ID.exec(l)?.[0]).filter((v): v is string => v !== undefined).sort();
 
   beforeAll(async () => {
-    sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
-    store = traceStore(sql, { schema });
-    await applyMigrations(store);
+    db = await openTestStore('trace_cli');
+    ({ sql, store } = db);
     const written = await writeDocuments(store, traces.flatMap((t) => t.docs).map((d) => ({ text: JSON.stringify(d) })), { now: NOW });
     expect(written.rejected).toEqual([]);
     stack = await startStack({ keyPrefix: prefix }, { worker: false, traces: { store, pageSize: PAGE } });
@@ -97,8 +94,7 @@ describe('traces and trace commands against the HTTP API', () => {
 
   afterAll(async () => {
     await stack?.close();
-    await sql?.unsafe(`drop schema if exists "${schema}" cascade`);
-    await sql?.end();
+    await db?.drop();
     await dropPrefix(redis, prefix);
     await redis.quit();
   });

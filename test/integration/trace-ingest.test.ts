@@ -1,45 +1,41 @@
 import { createSocket } from 'node:dgram';
-import { randomBytes } from 'node:crypto';
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchGetTracesCommand, PutTraceSegmentsCommand, XRayClient } from '@aws-sdk/client-xray';
-import { applyMigrations } from '../../src/traces/store/migrations.js';
-import { traceStore, type TraceStore } from '../../src/traces/store/store.js';
+import { BatchGetTracesCommand, PutTraceSegmentsCommand, type XRayClient } from '@aws-sdk/client-xray';
+import type { TraceStore } from '../../src/traces/store/store.js';
 import { SAMPLE_ALL, type Scenario } from '../../src/sim/model.js';
 import { shopServices } from '../../src/sim/scenarios/shop.js';
 import { Simulation } from '../../src/sim/simulate.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { dropPrefix, testRedis } from '../helpers/redis.js';
+import { openTestStore, xrayClient, type TestTraceStore } from '../helpers/trace-store.js';
 
 /**
  * Ingest feeds the trace store: documents sent with @aws-sdk/client-xray's PutTraceSegments and over
  * the daemon's UDP protocol come back from BatchGetTraces exactly as sent, through the "traces" queue.
  */
 
-const databaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const T0 = Math.floor(Date.now() / 1000 - 3600);
 
 describe('ingest → traces queue → trace store', () => {
   const redis = testRedis();
-  const schema = `t_ingest_${randomBytes(4).toString('hex')}`;
+  let db: TestTraceStore;
   let sql: Sql;
   let store: TraceStore;
   let stack: Stack;
   let xray: XRayClient;
 
   beforeAll(async () => {
-    sql = postgres(databaseUrl, { max: 4, onnotice: () => undefined });
-    store = traceStore(sql, { schema });
-    await applyMigrations(store);
+    db = await openTestStore('ingest');
+    ({ sql, store } = db);
     stack = await startStack({}, { traces: { store } });
-    xray = new XRayClient({ endpoint: stack.baseUrl, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 });
+    xray = xrayClient(stack.baseUrl);
   }, 60_000);
 
   afterAll(async () => {
     xray?.destroy();
     await stack?.close();
-    await sql?.unsafe(`drop schema if exists "${schema}" cascade`);
-    await sql?.end();
+    await db?.drop();
     await dropPrefix(redis, stack.cfg.keyPrefix);
     await redis.quit();
   });
@@ -91,7 +87,7 @@ describe('ingest → traces queue → trace store', () => {
         expect(got).toEqual(want);
       }
     }
-    const [{ n }] = (await sql.unsafe(`select count(*)::int as n from "${schema}".documents`)) as unknown as [{ n: number }];
+    const [{ n }] = (await sql.unsafe(`select count(*)::int as n from "${db.schema}".documents`)) as unknown as [{ n: number }];
     expect(n).toBe(total);
     expect((await stack.metrics.tracesWritten.get()).values[0]!.value).toBe(total);
     expect((await stack.metrics.tracesDropped.get()).values.reduce((a, v) => a + v.value, 0)).toBe(0);

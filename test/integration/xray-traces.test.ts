@@ -1,20 +1,19 @@
-import { randomBytes } from 'node:crypto';
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BatchGetTracesCommand,
   GetTraceGraphCommand,
   GetTraceSummariesCommand,
   InvalidRequestException,
-  XRayClient,
+  type XRayClient,
   paginateGetTraceSummaries,
   type Service,
   type TimeRangeType,
   type TraceSummary,
 } from '@aws-sdk/client-xray';
-import { applyMigrations } from '../../src/traces/store/migrations.js';
-import { traceStore, type TraceStore } from '../../src/traces/store/store.js';
+import type { TraceStore } from '../../src/traces/store/store.js';
 import { writeDocuments } from '../../src/traces/store/writer.js';
+import { openTestStore, xrayClient, type TestTraceStore } from '../helpers/trace-store.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -23,7 +22,6 @@ import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
  * traces whose every property is a function of their index, so each filter's answer is known in advance.
  */
 
-const databaseUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const NOW = 1_796_601_600 + 13 * 3600; // 2026-12-07 13:00 UTC
 const BASE = NOW - 7200;
 const N = 50;
@@ -134,7 +132,7 @@ const crafted = [skewed, ...ties, ...failing, ...healthy];
 describe('BatchGetTraces and GetTraceSummaries over the trace store (@aws-sdk/client-xray)', () => {
   const redis = testRedis();
   const prefix = uniquePrefix('traces');
-  const schema = `test_xray_traces_${randomBytes(4).toString('hex')}`;
+  let db: TestTraceStore;
   let sql: Sql;
   let store: TraceStore;
   let stack: Stack;
@@ -147,21 +145,19 @@ describe('BatchGetTraces and GetTraceSummaries over the trace store (@aws-sdk/cl
   }
 
   beforeAll(async () => {
-    sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
-    store = traceStore(sql, { schema });
-    await applyMigrations(store);
+    db = await openTestStore('xray_traces');
+    ({ sql, store } = db);
     const docs = [...traces.flatMap((t) => t.docs).map((d, n) => ({ text: textOf(d, n) })), ...crafted.map((d) => ({ text: JSON.stringify(d) }))];
     const written = await writeDocuments(store, docs, { now: NOW });
     expect(written.rejected).toEqual([]);
     stack = await startStack({ keyPrefix: prefix }, { worker: false, traces: { store, pageSize: PAGE } });
-    xray = new XRayClient({ endpoint: stack.baseUrl, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 });
+    xray = xrayClient(stack.baseUrl);
   }, 60_000);
 
   afterAll(async () => {
     xray?.destroy();
     await stack?.close();
-    await sql?.unsafe(`drop schema if exists "${schema}" cascade`);
-    await sql?.end();
+    await db?.drop();
     await dropPrefix(redis, prefix);
     await redis.quit();
   });
@@ -384,7 +380,7 @@ describe('BatchGetTraces and GetTraceSummaries over the trace store (@aws-sdk/cl
 
   it('answers 503 with a reason when no trace store is configured', async () => {
     const bare = await startStack({}, { worker: false });
-    const client = new XRayClient({ endpoint: bare.baseUrl, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 });
+    const client = xrayClient(bare.baseUrl);
     try {
       const get = client.send(new BatchGetTracesCommand({ TraceIds: [traces[0]!.id] }));
       const unavailable = { name: 'ServiceUnavailableException', $metadata: expect.objectContaining({ httpStatusCode: 503 }) };
