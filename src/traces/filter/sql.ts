@@ -78,8 +78,14 @@ class Compiler {
         return this.number(e);
       case 'string':
         return this.string(e);
-      case 'annotation':
-        return this.exact(annotation(sql, e));
+      case 'annotation': {
+        const c = this.sql`coalesce((${annotation(sql, e)}), false)`;
+        // A containment test ANDed in front lets the planner use the traces_annotations GIN index
+        // (jsonb_path_ops) instead of reading every summary in the range; it is implied by the test itself.
+        const indexed = annotationContainment(sql, e);
+        const cond = indexed ? sql`(${indexed} and ${c})` : c;
+        return { may: cond, must: cond, exact: true };
+      }
       case 'service': {
         const named = this.node(e.target);
         // bare service("name") is exact when a segment names it; an inferred node can only be confirmed
@@ -166,9 +172,12 @@ class Compiler {
     const name = target?.name;
     if (name === undefined) return { may: sql`true`, must: sql`false` };
     const segment = sql`(${name}::text = any(t.service_names))`;
+    // `offset 0` keeps this a per-row probe of the trace's own documents (by primary key), asked only
+    // when no segment has the name. Without it PostgreSQL may hash the subquery instead: parse every
+    // document of the whole partition as jsonb once per statement (seconds, and growing all day).
     const call = sql`exists (select 1 from ${this.documents} d
       where d.trace_time = t.trace_time and d.trace_id = t.trace_id
-        and jsonb_path_exists(d.doc::jsonb, '$.**.name ? (@ == $n)', jsonb_build_object('n', ${name}::text)))`;
+        and jsonb_path_exists(d.doc::jsonb, '$.**.name ? (@ == $n)', jsonb_build_object('n', ${name}::text)) offset 0)`;
     return { may: sql`(${segment} or ${call})`, must: segment };
   }
 
@@ -225,6 +234,19 @@ function compareString(sql: Sql, col: SqlCondition, op: StringOp, value: string)
     case 'ENDSWITH':
       return sql`right(${col}, length(${value}::text)) = ${value}::text`;
   }
+}
+
+/**
+ * `annotation.KEY = "s"` (or = true/false) as `t.annotations @> {KEY: [{value: …}]}`: true exactly when
+ * some value of KEY is that JSON string or boolean, which is what annotation() tests. Numbers are left
+ * out: jsonb compares them as numeric, the filter as float8, and the two can disagree.
+ */
+function annotationContainment(sql: Sql, e: AnnotationNode): SqlCondition | undefined {
+  const c = e.compare;
+  if (!c || c.op !== '=') return undefined;
+  if (typeof c.value === 'string') return sql`t.annotations @> jsonb_build_object(${e.key}::text, jsonb_build_array(jsonb_build_object('value', ${c.value}::text)))`;
+  if (typeof c.value === 'boolean') return sql`t.annotations @> jsonb_build_object(${e.key}::text, jsonb_build_array(jsonb_build_object('value', ${c.value}::boolean)))`;
+  return undefined;
 }
 
 // t.annotations is {key: [{value, services}]}; types must agree, as in evaluate.ts.
