@@ -210,8 +210,10 @@ const FILTERS: { expr: string; oracle: (t: Trace) => boolean }[] = [
   { expr: 'user = "user-7"', oracle: (t) => users(t).includes('user-7') },
   { expr: 'user BEGINSWITH "user-1"', oracle: (t) => users(t).some((u) => u.startsWith('user-1')) },
   { expr: 'user CONTAINS ""', oracle: (t) => users(t).length > 0 },
+  { expr: 'user AND responseTime > 0.45', oracle: (t) => users(t).length > 0 && num(rootTime(t), (x) => x > 0.45) },
   { expr: 'user ENDSWITH "3" AND !user = "user-3"', oracle: (t) => users(t).some((u) => u.endsWith('3')) && !users(t).includes('user-3') },
-  // annotations: typed, on any entity; bare = set and not false
+  // annotations: typed, on any entity. Bare, set; but a boolean one "evaluates to the boolean value" (the
+  // AWS filter docs, which the reference's "existence" shortens), so `annotation.k` is false when k is false
   { expr: 'annotation.customer_tier = "gold"', oracle: (t) => annotation(t, 'customer_tier').includes('gold') },
   { expr: 'annotation.customer_tier != "bronze"', oracle: (t) => annotation(t, 'customer_tier').some((v) => typeof v === 'string' && v !== 'bronze') },
   { expr: 'annotation.cart_items > 6', oracle: (t) => annotation(t, 'cart_items').some((v) => typeof v === 'number' && v > 6) },
@@ -263,6 +265,7 @@ const FILTERS: { expr: string; oracle: (t: Trace) => boolean }[] = [
   // root causes
   { expr: 'rootcause.fault.service { name = "api.payments.example.com" }', oracle: (t) => faultCauses(t).some((p) => p.includes('api.payments.example.com')) },
   { expr: 'rootcause.fault.service { name = "InventoryService" }', oracle: (t) => faultCauses(t).some((p) => p.includes('InventoryService')) },
+  { expr: 'rootcause.fault.service { last AND name = "OrderService" }', oracle: (t) => faultCauses(t).some((p) => p[p.length - 1] === 'OrderService') },
   { expr: 'rootcause.responsetime.service { name = "DynamoDB" }', oracle: (t) => responseTimeCause(t).includes('DynamoDB') },
   { expr: 'rootcause.responsetime.service { name = "api.payments.example.com" }', oracle: (t) => responseTimeCause(t).includes('api.payments.example.com') },
   // combinations: NOT, !, parentheses, juxtaposition as AND, nesting
