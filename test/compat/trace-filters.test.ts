@@ -350,7 +350,7 @@ describe('filter expressions through GetTraceSummaries agree with a brute-force 
     sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
     store = traceStore(sql, { schema });
     await applyMigrations(store);
-    // pages of 250: most filters still take several pages, in a fifth of the round trips of 100
+    // pages of 250: the hour and most filters still take several pages, in 2/5 of the round trips of 100
     stack = await startStack({ keyPrefix: prefix }, { traces: { store, pageSize: 250 } });
     xray = new XRayClient({ endpoint: stack.baseUrl, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 });
 
