@@ -1,11 +1,12 @@
-import { isEntityId, isTraceId } from './ids.js';
+import { codePointLength, isEntityId, isExceptionIdRef, isTraceId } from './ids.js';
 
 /**
  * A fast structural check of segment documents for the hot path, used before the zod schemas in
  * segment-schema.ts (which stay the single source of truth). It answers only "certainly valid" or
  * "not sure": anything it does not fully check (`links`, a
  * type it does not expect) sends the document to zod, which decides and explains. A differential test
- * (test/unit/fast-check.test.ts) holds it to "certainly valid ⇒ zod accepts".
+ * (test/unit/fast-check.test.ts) holds it to "certainly valid ⇒ zod accepts"; another
+ * (test/unit/validation-differential.test.ts) to exact agreement on annotations, causes and namespaces.
  */
 
 const MIN_EPOCH = 946684800;
@@ -16,7 +17,9 @@ type Obj = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optBool = (v: unknown) => v === undefined || typeof v === 'boolean';
-const optStr = (v: unknown, max = MAX_STR) => v === undefined || (typeof v === 'string' && v.length <= max);
+/** At most `max` code points, as zod counts: only a string longer in UTF-16 units needs counting. */
+const fits = (s: string, max: number) => s.length <= max || (s.length <= 2 * max && codePointLength(s) <= max);
+const optStr = (v: unknown, max = MAX_STR) => v === undefined || (typeof v === 'string' && fits(v, max));
 const epoch = (v: unknown) => typeof v === 'number' && v >= MIN_EPOCH && v <= MAX_EPOCH;
 const optEpoch = (v: unknown) => v === undefined || epoch(v);
 
@@ -27,7 +30,7 @@ function all(v: unknown, ok: (x: unknown) => boolean): boolean {
   return true;
 }
 
-const isStrArray = (v: unknown) => all(v, (x) => typeof x === 'string' && x.length <= MAX_STR);
+const isStrArray = (v: unknown) => all(v, (x) => typeof x === 'string' && fits(x, MAX_STR));
 
 function checkHttp(v: unknown): boolean {
   if (v === undefined) return true;
@@ -126,7 +129,7 @@ function checkException(x: unknown): boolean {
  */
 function checkCause(v: unknown): boolean {
   if (v === undefined) return true;
-  if (typeof v === 'string') return isEntityId(v);
+  if (typeof v === 'string') return isExceptionIdRef(v);
   if (!isObj(v) || !optStr(v.working_directory)) return false;
   if (v.paths !== undefined && !isStrArray(v.paths)) return false;
   return v.exceptions === undefined || all(v.exceptions, checkException);
@@ -144,15 +147,19 @@ function checkSql(v: unknown): boolean {
 
 const checkIds = (v: unknown) => v === undefined || all(v, (x) => typeof x === 'string' && isEntityId(x));
 
+/**
+ * `for…in` sees an own `__proto__` key (JSON.parse makes it an ordinary property) and `v[k]` reads its
+ * value, so every key is judged alike, `__proto__`, `constructor` and `toString` included.
+ */
 function checkAnnotations(v: unknown): boolean {
   if (v === undefined) return true;
   if (!isObj(v)) return false;
   for (const k in v) {
-    if (k.length < 1 || k.length > 500) return false;
+    if (k.length < 1 || !fits(k, 500)) return false;
     const x = v[k];
     const t = typeof x;
     if (t === 'string') {
-      if ((x as string).length > MAX_STR) return false;
+      if (!fits(x as string, MAX_STR)) return false;
     } else if (t === 'number') {
       if (!Number.isFinite(x)) return false;
     } else if (t !== 'boolean') return false;
@@ -174,7 +181,7 @@ function entityKey(k: string, v: unknown): number {
     case 'id':
       return typeof v === 'string' && isEntityId(v) ? OK : BAD;
     case 'name':
-      return typeof v === 'string' && v.length >= 1 && v.length <= 250 ? OK : BAD;
+      return typeof v === 'string' && v.length >= 1 && fits(v, 250) ? OK : BAD;
     case 'start_time':
       return epoch(v) ? OK : BAD;
     case 'end_time':
@@ -232,7 +239,7 @@ function subsegmentKey(k: string, v: unknown): boolean {
     case 'type':
       return v === undefined || v === 'subsegment';
     case 'namespace':
-      return optStr(v, 50);
+      return v === undefined || v === 'aws' || v === 'remote';
     case 'traced':
       return optBool(v);
     case 'subsegments':

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ENTITY_ID_RE, TRACE_ID_RE } from './ids.js';
+import { ENTITY_ID_RE, EXCEPTION_ID_LENGTH, TRACE_ID_RE } from './ids.js';
 
 /**
  * zod schemas for X-Ray segment and subsegment documents (reference §1). Every documented field is
@@ -29,14 +29,23 @@ const exception = z.looseObject({
   stack: z.array(stackFrame).optional(),
 });
 
-const cause = z.union([
-  id,
-  z.looseObject({
-    working_directory: str.optional(),
-    paths: z.array(str).optional(),
-    exceptions: z.array(exception).optional(),
-  }),
-]);
+/**
+ * A cause given as a string names an exception recorded elsewhere: X-Ray documents it as a 16-character
+ * exception id, not as hex, so any 16 characters pass (code points, as zod counts every string here).
+ */
+const exceptionIdRef = z.string().length(EXCEPTION_ID_LENGTH, `must be a ${EXCEPTION_ID_LENGTH}-character exception id`);
+
+const cause = z.union(
+  [
+    exceptionIdRef,
+    z.looseObject({
+      working_directory: str.optional(),
+      paths: z.array(str).optional(),
+      exceptions: z.array(exception).optional(),
+    }),
+  ],
+  { error: `must be a ${EXCEPTION_ID_LENGTH}-character exception id or an object with exceptions` },
+);
 
 const http = z.looseObject({
   request: z
@@ -91,7 +100,22 @@ const sql = z.looseObject({
 });
 
 const annotationKey = z.string().min(1).max(500);
-const annotations = z.record(annotationKey, z.union([z.string().max(10_000), z.number(), z.boolean()]));
+const annotationValue = z.union([z.string().max(10_000), z.number(), z.boolean()], { error: 'must be a string, number or boolean' });
+const annotationRecord = z.record(annotationKey, annotationValue);
+/**
+ * z.record passes over an own `__proto__` key without looking at its value (it builds its output on a
+ * plain `{}`, where assigning that key would replace the prototype), so `{"__proto__": {}}` would pass.
+ * JSON.parse makes it an ordinary own property: judge its value here, before the record judges the rest.
+ */
+const annotations = z
+  .unknown()
+  .check((ctx) => {
+    const v = ctx.value;
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, '__proto__')) return;
+    const r = annotationValue.safeParse(Object.getOwnPropertyDescriptor(v, '__proto__')!.value);
+    for (const issue of r.error?.issues ?? []) ctx.issues.push({ code: 'custom', message: issue.message, input: v, path: ['__proto__', ...issue.path] });
+  })
+  .pipe(annotationRecord);
 const metadata = z.record(z.string(), z.unknown());
 
 /** Fields shared by segments and subsegments. */
@@ -113,9 +137,12 @@ const entityFields = {
   metadata: metadata.optional(),
 };
 
+/** A downstream call's kind (reference §1.3): absent for local work; nothing else is documented. */
+const namespace = z.enum(['aws', 'remote'], { error: 'must be "aws" or "remote" (or absent, for local work)' });
+
 export interface SubsegmentDoc extends z.infer<z.ZodObject<typeof entityFields>> {
   type?: 'subsegment';
-  namespace?: string;
+  namespace?: z.infer<typeof namespace>;
   sql?: z.infer<typeof sql>;
   precursor_ids?: string[];
   traced?: boolean;
@@ -127,7 +154,7 @@ export const subsegmentSchema: z.ZodType<SubsegmentDoc> = z.lazy(() =>
   z.looseObject({
     ...entityFields,
     type: z.literal('subsegment').optional(),
-    namespace: z.string().max(50).optional(),
+    namespace: namespace.optional(),
     sql: sql.optional(),
     precursor_ids: z.array(id).optional(),
     traced: z.boolean().optional(),
@@ -155,7 +182,7 @@ export const independentSubsegmentSchema = z.looseObject({
   type: z.literal('subsegment'),
   trace_id: traceId,
   parent_id: id,
-  namespace: z.string().max(50).optional(),
+  namespace: namespace.optional(),
   sql: sql.optional(),
   precursor_ids: z.array(id).optional(),
   traced: z.boolean().optional(),

@@ -63,7 +63,8 @@ function badDatagrams(perKind: number, rng: Rng): BadDatagram[] {
 /**
  * Documents that look hostile but are valid, and must be counted like any other: keys and names that
  * are special to JavaScript objects, names with the characters our ids use as separators, upper-case
- * ids, and metadata nested 20,000 deep (opaque to us, and deeper than JSON.stringify can write).
+ * ids, a cause given as a non-hex exception id, and metadata nested 20,000 deep (opaque to us, and
+ * deeper than JSON.stringify can write).
  */
 function oddButValid(rng: Rng): Array<{ doc: Doc; text: string }> {
   const base = (name: string): Doc => ({ trace_id: `1-${START.toString(16)}-${rng.hex(24)}`, id: rng.hex(16), name, start_time: START + 5, end_time: START + 5.02 });
@@ -72,9 +73,12 @@ function oddButValid(rng: Rng): Array<{ doc: Doc; text: string }> {
   const protoAnn = base('proto-annotation');
   const deep = base('deep-metadata');
   const upper = base('upper-case-ids');
+  // a cause that names an exception by an id other software chose: 16 characters, not hex
+  const cause = { ...base('string-cause'), fault: true, cause: 'exc:not-hex-0001' };
   return [
     { doc: proto, text: JSON.stringify(proto).replace('{', '{"__proto__":{"polluted":true},') },
-    { doc: protoAnn, text: JSON.stringify(protoAnn).replace(/}$/, ',"annotations":{"__proto__":"x","constructor":"y"}}') },
+    { doc: protoAnn, text: JSON.stringify(protoAnn).replace(/}$/, ',"annotations":{"__proto__":"x","constructor":"y","prototype":1,"toString":false}}') },
+    plain(cause),
     plain(base('__proto__')),
     plain(base('constructor')),
     plain(base('a|b>c %7C %25 d')),

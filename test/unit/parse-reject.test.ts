@@ -136,6 +136,18 @@ describe('parseDocument refuses bad input with a code and a reason', () => {
     expectCode(r, 'InvalidSegment');
     expect(r.message).toMatch(/http\.response\.status/);
     expectCode(reject(segment({ annotations: { k: { nested: true } } })), 'InvalidSegment');
+    // JSON.parse makes "__proto__" an ordinary key: its value is judged like any other's
+    r = rejected(JSON.stringify(segment()).replace(/}$/, ',"annotations":{"__proto__":{"nested":true}}}'));
+    expectCode(r, 'InvalidSegment');
+    expect(r.message).toBe('annotations.__proto__: must be a string, number or boolean');
+    r = reject(segment({ annotations: { constructor: null } }));
+    expect(r.message).toBe('annotations.constructor: must be a string, number or boolean');
+    r = reject(segment({ fault: true, cause: 'a1b2c3d4e5f6071' }));
+    expectCode(r, 'InvalidSegment');
+    expect(r.message).toMatch(/^cause: .*16-character exception id/);
+    r = reject(sub({ namespace: 'local' }));
+    expectCode(r, 'InvalidSegment');
+    expect(r.message).toMatch(/^namespace: must be "aws" or "remote"/);
     expectCode(reject([]), 'InvalidSegment');
     r = reject([sub(), segment()]);
     expectCode(r, 'InvalidSegment');
@@ -158,6 +170,17 @@ describe('parseDocument accepts what X-Ray accepts', () => {
   it('upper-case hex, normalised to lower case', () => {
     const r = parseDocument(JSON.stringify(segment({ trace_id: TRACE.toUpperCase(), id: '643816E4DBB2D76E', parent_id: 'ABCDEF0123456789' })));
     expect(r).toMatchObject({ ok: true, docs: [{ t: TRACE, i: '643816e4dbb2d76e', p: 'abcdef0123456789' }] });
+  });
+
+  it('a cause naming its exception by any 16 characters, hex or not', () => {
+    for (const cause of ['a1b2c3d4e5f60718', 'not-hex-at-all!!', 'ÉXCEPTION-ÜNÏQUE', '😀'.repeat(16)]) {
+      expect(parseDocument(JSON.stringify(segment({ fault: true, cause }))).ok, cause).toBe(true);
+      expect(parseDocument(JSON.stringify(sub({ fault: true, cause }))).ok, cause).toBe(true);
+    }
+  });
+
+  it('subsegment namespaces aws and remote, or none (local work)', () => {
+    for (const namespace of ['aws', 'remote', undefined]) expect(parseDocument(JSON.stringify(sub({ namespace }))).ok).toBe(true);
   });
 
   it('Java-style exponent timestamps', () => {
