@@ -38,6 +38,8 @@ export interface CorpusOptions {
   startTime: number;
   windowSeconds: number;
   docsPerRequest: number;
+  /** changes a request's documents before they are serialized (`n`: the request's number, from 0) */
+  decorate?: (docs: Array<Record<string, unknown>>, n: number) => void;
 }
 
 type Entity = { namespace?: unknown; subsegments?: Entity[] };
@@ -68,8 +70,10 @@ export function buildCorpus(opts: CorpusOptions): Corpus {
     bodies.push(body);
     chunk = [];
   };
+  let requests = 0;
   while (texts.length < opts.segments) {
     const req = gen.next().value!;
+    opts.decorate?.(req.docs, requests++);
     lastTime = req.time;
     for (const doc of req.docs) {
       const text = JSON.stringify(doc);

@@ -24,6 +24,13 @@ export interface EndToEndOptions {
   profileDir?: string;
   /** give up when nothing is applied for this long */
   stallMs?: number;
+  /** more environment for both children (the trace store's settings, say) */
+  env?: Record<string, string>;
+  /**
+   * Once every segment is applied, wait for this too before stopping the children (the trace store
+   * holding every document, say); after the warm-up as well, so its work is not timed.
+   */
+  settle?: (phase: 'warm-up' | 'timed') => Promise<void>;
   log: (line: string) => void;
 }
 
@@ -44,6 +51,8 @@ export interface EndToEndResult {
   workerPeakRss?: number;
   cpu: CpuUse;
   jobCounts: Record<string, number>;
+  /** from the first request until `settle` returned, when there is one */
+  settledSeconds?: number;
   /** the monotonic clock at start and end, µs, for cutting profiles to the timed interval */
   fromUs: number;
   toUs: number;
@@ -114,6 +123,7 @@ export async function runEndToEnd(corpus: Corpus, warmup: Corpus | undefined, op
     WINDOW_SECONDS: String(opts.windowSeconds),
     WORKER_CONCURRENCY: String(opts.workerConcurrency),
     BATCH_MAX_SEGMENTS: String(opts.batchMaxSegments),
+    ...opts.env,
   };
   const prof = (role: string) => {
     if (!opts.profileDir) return [];
@@ -133,12 +143,18 @@ export async function runEndToEnd(corpus: Corpus, warmup: Corpus | undefined, op
     if (warmup) {
       const t = Date.now();
       await pushThrough(warmup, port, new AppliedCounter(pollRedis, opts.prefix, warmup.windows), children, opts, 'warm-up');
+      await opts.settle?.('warm-up');
       opts.log(`  warm-up: ${warmup.expected.segments} segments in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     }
     const before = await scrapeBatches(port);
     const meter = await startCpuMeter(pollRedis, children, opts.cores);
     const run = await pushThrough(corpus, port, new AppliedCounter(pollRedis, opts.prefix, corpus.windows), children, opts, 'end to end');
     const cpu = await meter.stop();
+    let settledSeconds: number | undefined;
+    if (opts.settle) {
+      await opts.settle('timed');
+      settledSeconds = Number(process.hrtime.bigint() - run.t0) / 1e9;
+    }
     const serverPeakRss = server.peakRss();
     const workerPeakRss = worker.peakRss();
     const after = await scrapeBatches(port);
@@ -154,6 +170,7 @@ export async function runEndToEnd(corpus: Corpus, warmup: Corpus | undefined, op
       workerPeakRss,
       cpu,
       jobCounts,
+      settledSeconds,
       fromUs: Number(run.t0 / 1000n),
       toUs: Number(run.t1 / 1000n),
     };
