@@ -1,12 +1,16 @@
-import { useMemo } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { edgePath, layoutGraph, midpoint } from '../lib/graph-layout.js';
 import { HEALTH_COLOURS, healthShares, healthText, ringSegments } from '../lib/health.js';
 import type { MapEdge, MapNode } from '../lib/types.js';
 
-const W = 150;
-const H = 112;
+const FULL = { w: 150, h: 112 };
+/** Above this many nodes, each is drawn in a smaller box (ring on the left, text on the right). */
+const COMPACT_ABOVE = 20;
+const COMPACT = { w: 176, h: 58 };
 const R = 26;
 const C = 2 * Math.PI * R;
+const RC = 15;
+const CC = 2 * Math.PI * RC;
 
 export interface GraphMarks {
   /** node ids in an active insight */
@@ -29,15 +33,41 @@ export function ServiceGraph(props: { nodes: MapNode[]; edges: MapEdge[]; marks?
   const { nodes, edges, marks } = props;
   const shapeKey = nodes.map((n) => n.id).join('\n') + '\n\n' + edges.map((e) => e.id).join('\n');
   const layout = useMemo(
-    () => layoutGraph({ nodes: nodes.map((n) => ({ id: n.id, width: W, height: H })), edges }),
+    () => {
+      const size = nodes.length > COMPACT_ABOVE ? COMPACT : FULL;
+      return layoutGraph({ nodes: nodes.map((n) => ({ id: n.id, width: size.w, height: size.h })), edges }, nodes.length > COMPACT_ABOVE ? { nodeSep: 10, rankSep: 90 } : {});
+    },
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [shapeKey],
   );
   const byId = new Map(nodes.map((n) => [n.id, n]));
+  const compact = nodes.length > COMPACT_ABOVE;
+  const box = useRef<HTMLDivElement>(null);
+  const [zoom, setZoom] = useState<number | 'fit'>('fit');
+  const [room, setRoom] = useState({ w: 1200, h: 560 });
+  useEffect(() => {
+    const measure = () => box.current && setRoom({ w: box.current.clientWidth - 2, h: Math.max(300, window.innerHeight * 0.7 - 2) });
+    measure();
+    addEventListener('resize', measure);
+    return () => removeEventListener('resize', measure);
+  }, []);
+  // a big graph starts fitted to the screen, but never below 60 %: smaller, names are unreadable (it scrolls)
+  const fit = Math.max(0.6, Math.min(1, room.w / layout.width, room.h / layout.height));
+  const scale = zoom === 'fit' ? fit : zoom;
   if (!nodes.length) return <p class="empty">No traffic in this range.</p>;
   return (
-    <div class="graph-scroll">
-      <svg class="graph" width={layout.width} height={layout.height} viewBox={`0 0 ${layout.width} ${layout.height}`} role="group" aria-label={props.label}>
+    <div class="graph-wrap">
+      {(fit < 1 || zoom !== 'fit') && (
+        <div class="zoom" role="group" aria-label="Zoom">
+          <button type="button" onClick={() => setZoom(Math.max(0.3, scale / 1.25))} aria-label="Zoom out">−</button>
+          <span class="muted small">{Math.round(scale * 100)} %</span>
+          <button type="button" onClick={() => setZoom(Math.min(2, scale * 1.25))} aria-label="Zoom in">+</button>
+          <button type="button" onClick={() => setZoom('fit')} aria-pressed={zoom === 'fit'}>Fit</button>
+          <button type="button" onClick={() => setZoom(1)} aria-pressed={zoom === 1}>100 %</button>
+        </div>
+      )}
+    <div class="graph-scroll" ref={box}>
+      <svg class="graph" width={layout.width * scale} height={layout.height * scale} viewBox={`0 0 ${layout.width} ${layout.height}`} role="group" aria-label={props.label}>
         <defs>
           <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M0,0L10,5L0,10z" fill="#7a8591" />
@@ -67,7 +97,6 @@ export function ServiceGraph(props: { nodes: MapNode[]; edges: MapEdge[]; marks?
           const status = isRoot ? 'root cause of an active insight' : inInsight ? 'in an active insight' : '';
           const isClient = n.kind === 'client';
           const aria = `${isClient ? `clients of ${n.name}` : n.name}, ${kindLabel(n)}: ${fmtRate(n.perMinute)} requests per minute, p90 ${fmtMs(n.stats.p90Ms)}, ${health}${status ? `, ${status}` : ''}`;
-          const cy = p.y - H / 2 + R + 6;
           return (
             <g
               key={id}
@@ -89,38 +118,81 @@ export function ServiceGraph(props: { nodes: MapNode[]; edges: MapEdge[]; marks?
                 }
               }}
             >
-              <rect class="node-box" x={p.x - W / 2} y={p.y - H / 2} width={W} height={H} rx={8} />
-              {isRoot && <circle cx={p.x} cy={cy} r={R + 9} fill="none" stroke={HEALTH_COLOURS.fault} stroke-width={3} stroke-dasharray="4 3" />}
-              {inInsight && !isRoot && <circle cx={p.x} cy={cy} r={R + 8} fill="none" stroke="#e07b00" stroke-width={2} stroke-dasharray="2 3" />}
-              <circle cx={p.x} cy={cy} r={R} fill="none" stroke="#e3e7eb" stroke-width={7} />
-              {ringSegments(shares, C).map((s) => (
-                <circle cx={p.x} cy={cy} r={R} fill="none" stroke={HEALTH_COLOURS[s.kind]} stroke-width={7} stroke-dasharray={s.dashArray} stroke-dashoffset={s.dashOffset}>
-                  <title>{s.kind}</title>
-                </circle>
-              ))}
-              <text x={p.x} y={cy - 1} text-anchor="middle" class="node-rate">
-                {fmtRate(n.perMinute)}
-              </text>
-              <text x={p.x} y={cy + 10} text-anchor="middle" class="node-unit">
-                /min
-              </text>
-              <text x={p.x} y={p.y + 20} text-anchor="middle" class="node-name">
-                {isClient ? 'Clients' : n.name.length > 22 ? `${n.name.slice(0, 21)}…` : n.name}
-              </text>
-              <text x={p.x} y={p.y + 32} text-anchor="middle" class="node-sub">
-                {isClient ? `calling ${n.name.length > 18 ? `${n.name.slice(0, 17)}…` : n.name}` : `p90 ${fmtMs(n.stats.p90Ms)} · ${health}`}
-              </text>
-              {(isRoot || inInsight) && (
-                <text x={p.x} y={p.y + 46} text-anchor="middle" class={isRoot ? 'node-flag root' : 'node-flag'}>
-                  {isRoot ? '◆ ROOT CAUSE' : '▲ in insight'}
-                </text>
-              )}
+              {compact ? <CompactNode n={n} x={p.x} y={p.y} isRoot={isRoot} inInsight={inInsight} health={health} /> : <FullNode n={n} x={p.x} y={p.y} isRoot={isRoot} inInsight={inInsight} health={health} />}
               <title>{aria}</title>
             </g>
           );
         })}
       </svg>
     </div>
+    </div>
+  );
+}
+
+interface NodeProps {
+  n: MapNode;
+  x: number;
+  y: number;
+  isRoot: boolean;
+  inInsight: boolean;
+  health: string;
+}
+
+const shortName = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
+function Ring(props: { cx: number; cy: number; r: number; c: number; width: number; n: MapNode }) {
+  return (
+    <>
+      <circle cx={props.cx} cy={props.cy} r={props.r} fill="none" stroke="#e3e7eb" stroke-width={props.width} />
+      {ringSegments(healthShares(props.n.stats), props.c).map((s) => (
+        <circle cx={props.cx} cy={props.cy} r={props.r} fill="none" stroke={HEALTH_COLOURS[s.kind]} stroke-width={props.width} stroke-dasharray={s.dashArray} stroke-dashoffset={s.dashOffset}>
+          <title>{s.kind}</title>
+        </circle>
+      ))}
+    </>
+  );
+}
+
+/** A node as X-Ray draws it: the ring with requests per minute inside, name and numbers below. */
+function FullNode({ n, x, y, isRoot, inInsight, health }: NodeProps) {
+  const { w: W, h: H } = FULL;
+  const cy = y - H / 2 + R + 6;
+  const isClient = n.kind === 'client';
+  return (
+    <>
+      <rect class="node-box" x={x - W / 2} y={y - H / 2} width={W} height={H} rx={8} />
+      {isRoot && <circle cx={x} cy={cy} r={R + 9} fill="none" stroke={HEALTH_COLOURS.fault} stroke-width={3} stroke-dasharray="4 3" />}
+      {inInsight && !isRoot && <circle cx={x} cy={cy} r={R + 8} fill="none" stroke="#e07b00" stroke-width={2} stroke-dasharray="2 3" />}
+      <Ring cx={x} cy={cy} r={R} c={C} width={7} n={n} />
+      <text x={x} y={cy - 1} text-anchor="middle" class="node-rate">{fmtRate(n.perMinute)}</text>
+      <text x={x} y={cy + 10} text-anchor="middle" class="node-unit">/min</text>
+      <text x={x} y={y + 20} text-anchor="middle" class="node-name">{isClient ? 'Clients' : shortName(n.name, 22)}</text>
+      <text x={x} y={y + 32} text-anchor="middle" class="node-sub">{isClient ? `calling ${shortName(n.name, 18)}` : `p90 ${fmtMs(n.stats.p90Ms)} · ${health}`}</text>
+      {(isRoot || inInsight) && (
+        <text x={x} y={y + 46} text-anchor="middle" class={isRoot ? 'node-flag root' : 'node-flag'}>{isRoot ? '◆ ROOT CAUSE' : '▲ in insight'}</text>
+      )}
+    </>
+  );
+}
+
+/** A node of a big graph: a small ring on the left, name, rate, p90 and health (or its insight mark) on the right. */
+function CompactNode({ n, x, y, isRoot, inInsight, health }: NodeProps) {
+  const { w: W, h: H } = COMPACT;
+  const cx = x - W / 2 + 24;
+  const tx = cx + RC + 10;
+  const isClient = n.kind === 'client';
+  return (
+    <>
+      <rect class="node-box" x={x - W / 2} y={y - H / 2} width={W} height={H} rx={6} />
+      {isRoot && <circle cx={cx} cy={y} r={RC + 6} fill="none" stroke={HEALTH_COLOURS.fault} stroke-width={2.5} stroke-dasharray="3 2" />}
+      {inInsight && !isRoot && <circle cx={cx} cy={y} r={RC + 5} fill="none" stroke="#e07b00" stroke-width={2} stroke-dasharray="2 2" />}
+      <Ring cx={cx} cy={y} r={RC} c={CC} width={5} n={n} />
+      <text x={tx} y={y - 9} class="node-name">{isClient ? 'Clients' : shortName(n.name, 16)}</text>
+      <text x={tx} y={y + 4} class="node-sub">{`${fmtRate(n.perMinute)}/min${isClient ? '' : ` · p90 ${fmtMs(n.stats.p90Ms)}`}`}</text>
+      <text x={tx} y={y + 17} class={isRoot ? 'node-flag root' : inInsight ? 'node-flag' : 'node-sub'}>
+        {isRoot ? '◆ ROOT CAUSE' : inInsight ? '▲ in insight' : isClient ? `calling ${shortName(n.name, 12)}` : shortName(health, 26)}
+      </text>
+    </>
   );
 }
 
