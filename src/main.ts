@@ -5,6 +5,7 @@ import { resolveRedisForCli } from './redis/resolve.js';
 import { startServer, startWorker, type Running } from './runtime.js';
 import { AppError } from './util/errors.js';
 import { openTraceStore, type OpenTraceStore } from './traces/runtime.js';
+import { configuredTarget } from './redis/target.js';
 
 export type Role = 'all' | 'server' | 'worker';
 
@@ -29,7 +30,7 @@ export async function run(role: Role, opts: { config?: string; closes?: boolean 
     process.exit(2);
   }
   const log = createLogger(cfg.logLevel);
-  const redis = await resolveRedisForCli(cfg.redisUrl);
+  const redis = await resolveRedisForCli(configuredTarget(cfg));
   if (!redis) process.exit(2);
   log.info({ redis: redis.url.replace(/\/\/[^@]*@/, '//***@'), source: redis.source, role, keyPrefix: cfg.keyPrefix }, 'starting');
   const metrics = createMetrics();

@@ -13,7 +13,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import { connect } from '../../src/redis/connect.js';
+import { dropNamespace } from '../../src/redis/namespace.js';
 import { resolveRedis, type ResolvedRedis } from '../../src/redis/resolve.js';
 import { startShop, type ShopProcess } from './shop-process.js';
 import { startReceiver, type Receiver } from './receiver.js';
@@ -53,17 +54,10 @@ async function cleanUp(): Promise<void> {
   await server?.stop().catch(() => undefined);
   await receiver?.close().catch(() => undefined);
   if (redis) {
-    // everything the demo wrote lives under its prefix: ours `{prefix:…}`, BullMQ's `{prefix}:…`
-    const r = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    // everything the demo wrote lives under its prefix
+    const r = connect(redis.url, 'request');
     r.on('error', () => undefined);
-    for (const pattern of [`{${prefix}:*`, `{${prefix}}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) await r.unlink(...keys);
-      } while (cursor !== '0');
-    }
+    await dropNamespace(r, prefix).catch(() => undefined);
     r.disconnect();
   }
   await redis?.stop();

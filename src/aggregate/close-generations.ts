@@ -1,5 +1,6 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { KeySpace } from './keys.js';
+import { pipeline } from '../redis/pipeline.js';
 
 const DAY = 86400;
 
@@ -33,7 +34,7 @@ export class CloseGenerations {
     }
     const out = new Map<number, number>();
     if (!byDay.size) return out;
-    const p = this.redis.pipeline();
+    const p = pipeline(this.redis);
     const days = [...byDay];
     for (const [d, ws] of days) p.hmget(this.keys.closeGenerations(d), ...ws.map(String));
     const replies = (await p.exec()) ?? [];

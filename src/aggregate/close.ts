@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.js';
 import { CloseGenerations } from './close-generations.js';
+import { pipeline } from '../redis/pipeline.js';
 
 /**
  * Closing a window: once event time has passed its end plus the allowed lateness, link evidence left
@@ -46,7 +47,7 @@ export async function closeWindow(redis: Redis, keys: KeySpace, opts: CloseOptio
   }
   let linksResolved = 0;
   if (pairs.length) linksResolved = Number(await redis.tiResolve(keys.pendingCallees(w), keys.links(w), opts.retentionSeconds, ...pairs));
-  const cleanup = redis.pipeline();
+  const cleanup = pipeline(redis);
   if (usedBefore.length) cleanup.hdel(keys.pendingCallers(w - W), ...usedBefore);
   if (usedHere.length) cleanup.hdel(keys.pendingCallers(w), ...usedHere);
   // a window is closed when it leaves the open set; re-opened by late data, it is closed again later

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { FLAG_ERROR, FLAG_FAULT, FLAG_THROTTLE, type SlimDoc, type SlimEntity } from '../ingest/record.js';
 import { REMOTE_TYPE, nodeId } from './graph-ids.js';
 import { windowOf, type KeySpace } from './keys.js';
+import { pipeline } from '../redis/pipeline.js';
 
 /**
  * Exemplars: for each node and window, the trace ids of its worst requests — faulty first, then errors
@@ -95,7 +96,7 @@ export type Exemplar = [traceId: string, score: number];
 /** A node's exemplars over `windows`, each window's best first (the caller merges). */
 export async function readExemplars(redis: Redis, keys: KeySpace, node: string, windows: readonly number[]): Promise<Exemplar[]> {
   if (windows.length === 0) return [];
-  const pipe = redis.pipeline();
+  const pipe = pipeline(redis);
   for (const w of windows) pipe.zrevrange(keys.exemplars(w, node), 0, EXEMPLARS_PER_WINDOW - 1, 'WITHSCORES');
   const out: Exemplar[] = [];
   for (const [err, flat] of (await pipe.exec()) ?? []) {

@@ -3,6 +3,7 @@ import type { KeySpace } from './keys.js';
 import { windowOf } from './keys.js';
 import { emptyStats, mergeStats, statsFromHash, type Stats } from './stats.js';
 import { CLIENT_TYPE, parseEdgeId, parseNodeId, type NodeRef } from './graph-ids.js';
+import { pipeline } from '../redis/pipeline.js';
 
 /** What one window holds, read back from Redis. */
 export interface WindowData {
@@ -36,7 +37,7 @@ export class AggregateReader {
     const starts: number[] = [];
     // one window of margin on each side, so links that straddle the range's edges still resolve
     for (let w = first - W; w < to + W && starts.length < maxWindows + 2; w += W) starts.push(w);
-    const p1 = this.redis.pipeline();
+    const p1 = pipeline(this.redis);
     for (const w of starts) {
       p1.smembers(this.keys.nodes(w));
       p1.smembers(this.keys.edges(w));
@@ -51,7 +52,7 @@ export class AggregateReader {
       return v;
     };
     const raws: RawWindow[] = [];
-    const p2 = this.redis.pipeline();
+    const p2 = pipeline(this.redis);
     const fetches: Array<{ raw: RawWindow; kind: 'n' | 'e'; id: string }> = [];
     starts.forEach((w, n) => {
       const nodes = val(5 * n) as string[];

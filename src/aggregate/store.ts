@@ -7,6 +7,7 @@ import { foldTiming } from './fold-timing.js';
 import { collectExemplars, writeExemplars } from './exemplars.js';
 import type { KeySpace } from './keys.js';
 import { CLIENT_TYPE, nodeId, parseEdgeId, parseNodeId } from './graph-ids.js';
+import { pipeline } from '../redis/pipeline.js';
 
 export interface AggregateOptions {
   windowSeconds: number;
@@ -124,7 +125,7 @@ export class AggregateStore {
     const buckets = bucketsOf(docs);
     if (buckets.size === 0) return [];
     // Most of the time nothing is parked: ask how much is, before sending every trace id of the batch.
-    const sizes = this.redis.pipeline();
+    const sizes = pipeline(this.redis);
     for (const b of buckets.keys()) sizes.hlen(this.keys.orphans(b));
     const counts = (await sizes.exec()) ?? [];
     [...buckets.keys()].forEach((b, i) => {
@@ -133,7 +134,7 @@ export class AggregateStore {
       if (n === 0) buckets.delete(b);
     });
     if (buckets.size === 0) return [];
-    const pipe = this.redis.pipeline();
+    const pipe = pipeline(this.redis);
     const order: Array<string[]> = [];
     for (const [b, traces] of buckets) {
       const list = [...traces];
@@ -171,7 +172,7 @@ export class AggregateStore {
     const claimed = new Set<string>();
     let duplicates = 0;
     if (byWindow.size) {
-      const pipe = this.redis.pipeline();
+      const pipe = pipeline(this.redis);
       for (const [w, members] of byWindow) {
         pipe.tiClaim(this.keys.seen(w), this.keys.claim(w, unitId), this.opts.dedupeTtlSeconds, this.opts.markerTtlSeconds, ...members);
       }
@@ -194,7 +195,7 @@ export class AggregateStore {
     let windowsAlreadyApplied = 0;
     let maxEventTime = 0;
     if (deltas.size) {
-      const pipe = this.redis.pipeline();
+      const pipe = pipeline(this.redis);
       for (const [w, delta] of deltas) {
         maxEventTime = Math.max(maxEventTime, delta.maxEventTime);
         const [numKeys, ...rest] = encodeApply(this.keys, w, unitId, delta, this.opts);
@@ -253,7 +254,7 @@ export class AggregateStore {
     // only now that every window is applied: a run that died between two windows' applications must be
     // retried with the first answers, or a segment counted in one window would no longer count its calls
     // in the next.
-    const post = this.redis.pipeline();
+    const post = pipeline(this.redis);
     this.bookkeeping(post, main);
     writeExemplars(post, this.keys, collectExemplars(segments, this.opts.windowSeconds));
     for (const [b, pairs] of byOrphanBucket(leftovers)) post.tiPark(this.keys.orphans(b), ORPHAN_TTL_SECONDS, ...pairs);
@@ -309,7 +310,7 @@ export class AggregateStore {
     const { segments, joinedParked } = assemble(docs, loose);
     if (!joinedParked.length) return undefined;
     const unit = await this.applyUnit(`${job.id}:late`, segments);
-    const post = this.redis.pipeline();
+    const post = pipeline(this.redis);
     this.bookkeeping(post, unit);
     this.unpark(post, joinedParked, unit);
     await this.exec(post);
@@ -333,7 +334,7 @@ export class AggregateStore {
       }
     }
     if (!lookups.size) return [];
-    const pipe = this.redis.pipeline();
+    const pipe = pipeline(this.redis);
     const asked: string[][] = [];
     for (const [b, members] of lookups) {
       const list = [...members];

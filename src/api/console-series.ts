@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { AggregateReader } from '../aggregate/read.js';
 import { buildGraph } from '../aggregate/read.js';
 import { emptyStats, mergeStats, statsFromHash, type Stats } from '../aggregate/stats.js';
+import { pipeline } from '../redis/pipeline.js';
 
 /** Points a chart gets at most: a longer range is drawn in buckets of several windows. */
 export const MAX_POINTS = 1500;
@@ -47,7 +48,7 @@ export async function nodeWindows(redis: Redis, reader: AggregateReader, id: str
   const W = reader.windowSeconds;
   const starts: number[] = [];
   for (let w = from; w < to; w += W) starts.push(w);
-  const p = redis.pipeline();
+  const p = pipeline(redis);
   for (const w of starts) p.hgetall(reader.keys.node(w, id));
   const res = (await p.exec()) ?? [];
   const own = res.map(([err, h], i) => {

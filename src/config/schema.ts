@@ -15,6 +15,8 @@ export const configSchema = z
   .object({
     /** Redis to use; null means 127.0.0.1:6379, else a private redis-server (see src/redis/resolve.ts). */
     redisUrl: z.string().url().nullable(),
+    /** Seed nodes (`host:port`) of a Redis Cluster; when set, every process runs on the cluster and redisUrl is not used. */
+    redisClusterNodes: csv(z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port')),
     /**
      * How long start, server and worker wait for Redis at start-up (warning every few seconds) before they
      * exit with status 1. Replay, a batch command, waits a few seconds only.
@@ -143,6 +145,7 @@ export type Config = Readonly<z.infer<typeof configSchema>>;
 /** Environment variables and the config path each one sets. */
 export const envMap: Record<string, string> = {
   REDIS_URL: 'redisUrl',
+  REDIS_CLUSTER_NODES: 'redisClusterNodes',
   REDIS_CONNECT_TIMEOUT_SECONDS: 'redisConnectTimeoutSeconds',
   PORT: 'port',
   UDP_PORT: 'udpPort',

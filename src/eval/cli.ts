@@ -10,6 +10,7 @@ import { findCases } from './cases.js';
 import { readLabels } from './labels.js';
 import { evalJson, formatEval } from './report.js';
 import { runEval, type EvalCase } from './run.js';
+import { configuredTarget } from '../redis/target.js';
 
 /**
  * Defaults measured on the 2-core machine with the Nezha dev set (15 cases, 476k documents) while other
@@ -54,7 +55,7 @@ export async function evalCli(dirs: string[], o: EvalCliOptions): Promise<number
     return 2;
   }
   const log = createLogger(cfg.logLevel);
-  const redis = await resolveRedisForBatch(cfg.redisUrl);
+  const redis = await resolveRedisForBatch(configuredTarget(cfg));
   if (typeof redis === 'number') return redis;
   const tty = Boolean(process.stderr.isTTY);
   const bar = tty

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { NotifyKeys } from './keys.js';
 import { withNotifyScripts } from './scripts.js';
+import { pipeline } from '../redis/pipeline.js';
 
 /**
  * Deliveries (one event for one subscription) and their log, in Redis. A delivery moves
@@ -115,7 +116,7 @@ export class DeliveryStore {
     if (!deliveries.length) return [];
     const t = this.now();
     const ttl = this.times.ttlSeconds;
-    const p = this.redis.pipeline();
+    const p = pipeline(this.redis);
     for (const [key, json] of events) p.set(this.keys.event(key), json, 'EX', ttl);
     for (const d of deliveries) {
       p.whEnqueue(this.keys.delivery(d.id), this.keys.tag, d.id, d.subscriptionId, d.insightId, t, ttl, this.times.logMaxEntries, 'ev', d.eventKey, 'type', d.eventType, 'et', d.eventTime, 'test', d.test ? 1 : 0);
@@ -214,7 +215,7 @@ export class DeliveryStore {
     const out: string[] = [];
     for (let start = 0; ; start += 1000) {
       const ids = await this.redis.zrangebyscore(this.keys.log(subId), sinceMs, '+inf', 'LIMIT', start, 1000);
-      const p = this.redis.pipeline();
+      const p = pipeline(this.redis);
       for (const id of ids) p.hget(this.keys.delivery(id), 'st');
       const st = (await p.exec()) ?? [];
       ids.forEach((id, i) => st[i]?.[1] === 'dead' && out.push(id));
@@ -224,7 +225,7 @@ export class DeliveryStore {
 
   private async views(ids: string[]): Promise<DeliveryView[]> {
     if (!ids.length) return [];
-    const p = this.redis.pipeline();
+    const p = pipeline(this.redis);
     for (const id of ids) p.hgetall(this.keys.delivery(id));
     const res = (await p.exec()) ?? [];
     const out: DeliveryView[] = [];

@@ -3,6 +3,7 @@ import type { NotifyKeys } from './keys.js';
 import { withNotifyScripts } from './scripts.js';
 import { generateSecret, subscriptionId } from './signing.js';
 import type { CreateBody, DisabledReason, Filters, Format, Subscription, UpdateBody } from './subscription.js';
+import { pipeline } from '../redis/pipeline.js';
 
 /**
  * Subscriptions: one hash each (the secret in it, since signing needs it) and a set of ids. Every write
@@ -59,7 +60,7 @@ export class SubscriptionStore {
   async list(): Promise<Subscription[]> {
     const ids = await this.redis.smembers(this.keys.subs());
     if (!ids.length) return [];
-    const p = this.redis.pipeline();
+    const p = pipeline(this.redis);
     for (const id of ids) p.hgetall(this.keys.sub(id));
     const res = (await p.exec()) ?? [];
     const out: Subscription[] = [];

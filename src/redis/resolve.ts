@@ -4,11 +4,12 @@ import { Redis } from 'ioredis';
 import { AppError } from '../util/errors.js';
 import { freePort } from '../util/net.js';
 import { probeRedis, unreachableMessage } from './wait.js';
+import { clusterNodesOf } from './target.js';
 
 export interface ResolvedRedis {
   url: string;
   /** How it was found, for the start-up log line. */
-  source: 'REDIS_URL' | 'config' | 'local' | 'private';
+  source: 'REDIS_URL' | 'config' | 'local' | 'private' | 'REDIS_CLUSTER_NODES';
   /** Stops a private redis-server we started (no-op otherwise). */
   stop: () => Promise<void>;
 }
@@ -32,6 +33,7 @@ async function reachable(url: string, timeoutMs = 1000): Promise<boolean> {
  */
 export async function resolveRedis(opts: { configured: string | null; fromEnv: boolean; dataDir: string }): Promise<ResolvedRedis> {
   const none = async () => undefined;
+  if (opts.configured && clusterNodesOf(opts.configured)) return { url: opts.configured, source: 'REDIS_CLUSTER_NODES', stop: none };
   if (opts.configured) return { url: opts.configured, source: opts.fromEnv ? 'REDIS_URL' : 'config', stop: none };
   const local = 'redis://127.0.0.1:6379';
   if (await reachable(local)) return { url: local, source: 'local', stop: none };

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { AppError } from '../util/errors.js';
 import type { ResolvedRedis } from './resolve.js';
+import { clusterNodesOf } from './target.js';
 
 /** Redis did not answer at start-up; the command line turns this into one line and exit status 1. */
 export class RedisUnreachableError extends AppError {
@@ -37,6 +38,7 @@ const origin: Record<Source, string> = {
   config: "from the config file's redisUrl",
   local: 'the default',
   private: 'a private redis-server',
+  REDIS_CLUSTER_NODES: 'the cluster from REDIS_CLUSTER_NODES',
 };
 
 const remedy: Record<Source, string> = {
@@ -44,6 +46,7 @@ const remedy: Record<Source, string> = {
   config: 'start Redis there or set redisUrl (or REDIS_URL) to one that is up',
   local: 'start Redis there or set REDIS_URL to one that is up',
   private: 'set REDIS_URL to a Redis that is up',
+  REDIS_CLUSTER_NODES: 'start the cluster or set REDIS_CLUSTER_NODES to nodes that are up',
 };
 
 /**
@@ -60,7 +63,10 @@ export function unreachableMessage(o: { url: string; source: Source; reason: str
  * One attempt to reach Redis, bounded by `timeoutMs` as a whole (connect, handshake and PING), on a
  * connection of its own that is closed again. Resolves null when Redis answered, else the reason.
  */
-export async function probeRedis(url: string, timeoutMs: number): Promise<string | null> {
+export async function probeRedis(target: string, timeoutMs: number): Promise<string | null> {
+  // a cluster answers through any of its nodes: the first seed stands for it
+  const seed = clusterNodesOf(target)?.[0];
+  const url = seed ? `redis://${seed.host.includes(':') ? `[${seed.host}]` : seed.host}:${seed.port}` : target;
   const r = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   // the error event carries the cause; connect() itself only says "Connection is closed."
   let cause: unknown;

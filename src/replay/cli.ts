@@ -13,6 +13,7 @@ import { scoreCase } from '../eval/score.js';
 import { formatCaseScore } from '../eval/format.js';
 import { markdownReport } from './report.js';
 import type { InsightEvent } from '../insights/model.js';
+import { configuredTarget } from '../redis/target.js';
 
 export interface ReplayCliOptions {
   config?: string;
@@ -36,7 +37,7 @@ export async function replayCli(files: string[], o: ReplayCliOptions): Promise<n
     return 2;
   }
   const log = createLogger(cfg.logLevel);
-  const redis = await resolveRedisForBatch(cfg.redisUrl);
+  const redis = await resolveRedisForBatch(configuredTarget(cfg));
   if (typeof redis === 'number') return redis;
   const out = o.out ? createWriteStream(o.out) : process.stdout;
   const events: InsightEvent[] = [];

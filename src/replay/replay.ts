@@ -17,6 +17,8 @@ import { startWorker, type WorkerHalf } from '../runtime.js';
 import { createInsights } from '../insights/build.js';
 import type { InsightEvent } from '../insights/model.js';
 import type { Rejection } from '../ingest/parse.js';
+import { clusterNodesOf } from '../redis/target.js';
+import { dropNamespace } from '../redis/namespace.js';
 
 /**
  * Replay: historical trace files through the very path live traffic takes (intake → queue → workers →
@@ -80,7 +82,9 @@ export function sniffStartTime(text: string): number {
 async function startWorkerProcesses(cfg: Config, redisUrl: string, n: number): Promise<{ close(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'ti-replay-'));
   const file = join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify({ ...cfg, redisUrl, logLevel: cfg.logLevel === 'silent' ? 'silent' : 'warn' }));
+  // the children's config names the same Redis: the cluster's nodes, or this URL
+  const nodes = clusterNodesOf(redisUrl);
+  writeFileSync(file, JSON.stringify({ ...cfg, redisUrl: nodes ? null : redisUrl, redisClusterNodes: nodes ? nodes.map((n) => `${n.host}:${n.port}`) : [], logLevel: cfg.logLevel === 'silent' ? 'silent' : 'warn' }));
   const bin = fileURLToPath(new URL('../../bin/trace-insights.js', import.meta.url));
   const env = { ...process.env };
   for (const k of Object.keys(envMap)) delete env[k];
@@ -103,17 +107,6 @@ async function startWorkerProcesses(cfg: Config, redisUrl: string, n: number): P
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-async function dropNamespace(redis: Redis, prefix: string): Promise<void> {
-  for (const pattern of [`{${prefix}:*`, `{${prefix}}:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 2000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
 }
 
 export async function replay(o: ReplayOptions): Promise<ReplayResult> {

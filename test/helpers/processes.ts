@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Queue } from 'bullmq';
-import { redisUrl } from './redis.js';
+import { redisEnv } from './redis.js';
 
 /**
  * Real `trace-insights` processes for tests: workers (any number, killable with any signal) and whole
@@ -45,6 +45,8 @@ export interface SpawnOptions {
   concurrency?: number;
   /** Any other environment (envMap names in src/config/schema.ts), e.g. WORKER_LOCK_DURATION_MS. */
   env?: Record<string, string>;
+  /** Told of everything it writes, as it writes it (e.g. to wait for a log line before going on). */
+  onOutput?: (chunk: string) => void;
 }
 
 const live = new Set<TiProcess>();
@@ -57,7 +59,7 @@ process.once('exit', () => {
 function spawnRole(role: Role, opts: SpawnOptions, extraEnv: Record<string, string>): TiProcess {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    REDIS_URL: redisUrl,
+    ...redisEnv(),
     KEY_PREFIX: opts.keyPrefix,
     LOG_LEVEL: 'warn',
     // no trace store unless a test gives one (DATABASE_URL + TRACES_ENABLED): a process would otherwise
@@ -74,7 +76,9 @@ function spawnRole(role: Role, opts: SpawnOptions, extraEnv: Record<string, stri
   if (child.pid === undefined) throw new Error(`could not spawn trace-insights ${role}`);
   let out = '';
   const keep = (b: Buffer) => {
-    out = (out + b.toString('utf8')).slice(-65536);
+    const text = b.toString('utf8');
+    out = (out + text).slice(-65536);
+    opts.onOutput?.(text);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);

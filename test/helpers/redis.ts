@@ -1,9 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { withScripts } from '../../src/redis/scripts.js';
+import type { Redis } from 'ioredis';
+import type { ConnectionOptions } from 'bullmq';
+import { connect } from '../../src/redis/connect.js';
+import { dropNamespace } from '../../src/redis/namespace.js';
+import { clusterNodesOf } from '../../src/redis/target.js';
 
 /** The Redis tests use: TEST_REDIS_URL, else REDIS_URL, else the developer/CI default. */
 export const redisUrl = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/**
+ * The environment that points a child process (`trace-insights start`, `replay`, …) at the tests'
+ * Redis: REDIS_URL for one server, REDIS_CLUSTER_NODES for a cluster.
+ */
+export function redisEnv(target: string = redisUrl): Record<string, string> {
+  const nodes = clusterNodesOf(target);
+  return nodes ? { REDIS_URL: '', REDIS_CLUSTER_NODES: nodes.map((n) => `${n.host}:${n.port}`).join(',') } : { REDIS_URL: target };
+}
+
+/**
+ * A BullMQ connection to the tests' Redis: options BullMQ connects (and closes) by itself for one
+ * server; a cluster client for a cluster (BullMQ cannot make one from a URL).
+ */
+export function bullConnection(): ConnectionOptions {
+  return clusterNodesOf(redisUrl) ? connect(redisUrl, 'worker') : { url: redisUrl };
+}
 
 /** A key prefix no other test (or deployment) uses. */
 export function uniquePrefix(label = 't'): string {
@@ -11,21 +31,12 @@ export function uniquePrefix(label = 't'): string {
 }
 
 export function testRedis(): Redis {
-  return withScripts(new Redis(redisUrl, { maxRetriesPerRequest: null }));
+  return connect(redisUrl, 'worker');
 }
 
 /** Deletes the keys of one prefix: ours (`{prefix:…}`) and BullMQ's (`{prefix}:…`), nothing else. */
-export async function dropPrefix(redis: Redis, prefix: string): Promise<number> {
-  let n = 0;
-  for (const pattern of [`{${prefix}:*`, `{${prefix}}:*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) n += await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
-  return n;
+export function dropPrefix(redis: Redis, prefix: string): Promise<number> {
+  return dropNamespace(redis, prefix);
 }
 
 /**
@@ -33,11 +44,5 @@ export async function dropPrefix(redis: Redis, prefix: string): Promise<number> 
  * namespace, so these only exist when a run died half-way.
  */
 export async function dropPrefixAndReplays(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}-replay-*`, 'COUNT', 2000);
-    cursor = next;
-    if (keys.length) await redis.unlink(...keys);
-  } while (cursor !== '0');
-  await dropPrefix(redis, prefix);
+  await dropNamespace(redis, prefix, { alsoReplays: true });
 }

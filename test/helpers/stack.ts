@@ -5,7 +5,7 @@ import type { Config } from '../../src/config/schema.js';
 import { createMetrics, type Metrics } from '../../src/obs/metrics.js';
 import { startServer, startWorker, type ServerHalf, type Running } from '../../src/runtime.js';
 import { QUEUE, bullPrefix } from '../../src/queue/queues.js';
-import { redisUrl, uniquePrefix } from './redis.js';
+import { redisUrl, uniquePrefix, bullConnection } from './redis.js';
 import type { TraceApiOptions } from '../../src/api/xray-traces.js';
 
 export interface Stack {
@@ -28,8 +28,8 @@ export async function startStack(overrides: Record<string, unknown> = {}, opts: 
   const metrics = createMetrics();
   const server = await startServer(cfg, redisUrl, log, metrics, { traces: opts.traces });
   const worker = opts.worker === false ? undefined : await startWorker(cfg, redisUrl, log, metrics, { traces: opts.traces ? { store: opts.traces.store } : undefined });
-  const queue = new Queue(QUEUE.ingest, { connection: { url: redisUrl }, prefix: bullPrefix(cfg.keyPrefix) });
-  const traceQueue = new Queue(QUEUE.traces, { connection: { url: redisUrl }, prefix: bullPrefix(cfg.keyPrefix) });
+  const queue = new Queue(QUEUE.ingest, { connection: bullConnection(), prefix: bullPrefix(cfg.keyPrefix) });
+  const traceQueue = new Queue(QUEUE.traces, { connection: bullConnection(), prefix: bullPrefix(cfg.keyPrefix) });
   return {
     metrics,
     cfg,

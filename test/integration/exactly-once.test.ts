@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
-import { dropPrefix, redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { dropPrefix, redisUrl, testRedis, uniquePrefix, bullConnection } from '../helpers/redis.js';
 import { killAll, spawnWorker, waitForWorkers, type WorkerProcess } from '../helpers/processes.js';
 import { traffic, SHOP } from '../../src/sim/traffic.js';
 import { Rng } from '../../src/sim/random.js';
@@ -40,7 +40,7 @@ describe('exactly once across worker processes, one of them SIGKILLed', () => {
 
   beforeAll(async () => {
     stack = await startStack({ windowSeconds: WINDOW, queue: { keepCompletedJobs: 100_000 } }, { worker: false });
-    queue = new Queue(QUEUE.ingest, { connection: { url: redisUrl }, prefix: bullPrefix(stack.cfg.keyPrefix) });
+    queue = new Queue(QUEUE.ingest, { connection: bullConnection(), prefix: bullPrefix(stack.cfg.keyPrefix) });
   });
   afterAll(async () => {
     await killAll();

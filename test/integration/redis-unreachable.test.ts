@@ -162,8 +162,16 @@ describe('a configured Redis that does not answer', () => {
   it.skipIf(!hasRedisServer)('start comes up when Redis appears while it waits, and shuts down cleanly', async () => {
     const port = await freePort();
     const url = `redis://127.0.0.1:${port}`;
-    const starting = spawnServer({ keyPrefix: uniquePrefix('unreachable-late'), env: { REDIS_URL: url, REDIS_CONNECT_TIMEOUT_SECONDS: '60' }, timeoutMs: 60_000 });
-    await new Promise((r) => setTimeout(r, 2_500));
+    let waiting!: () => void;
+    const warned = new Promise<void>((r) => (waiting = r));
+    const starting = spawnServer({
+      keyPrefix: uniquePrefix('unreachable-late'),
+      env: { REDIS_URL: url, REDIS_CONNECT_TIMEOUT_SECONDS: '60' },
+      timeoutMs: 60_000,
+      // Redis appears only once the process says it waits for it (however long a busy machine takes to start it)
+      onOutput: (text) => text.includes('waiting for Redis') && waiting(),
+    });
+    await warned;
     const redis = startRedis(port);
     const server = await starting;
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InsightEvent } from '../../src/insights/model.js';
 import { simulate } from '../../src/sim/simulate.js';
 import { writeSimulation } from '../../src/sim/write.js';
-import { redisUrl, testRedis, uniquePrefix } from '../helpers/redis.js';
+import { redisUrl, testRedis, uniquePrefix, redisEnv } from '../helpers/redis.js';
 
 /**
  * Acceptance: two replays of the same file give byte-identical event files — also when one runs
@@ -29,7 +29,7 @@ interface CliRun {
 
 /** `trace-insights replay --out OUT FILE` with the given settings; resolves when it exits. */
 function replayCli(out: string, prefix: string, env: Record<string, string>, workers: number): Promise<CliRun> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, KEY_PREFIX: prefix, LOG_LEVEL: 'warn', ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...redisEnv(), KEY_PREFIX: prefix, LOG_LEVEL: 'warn', ...env };
   // vitest's own variables would make the child think it is a test worker
   for (const k of Object.keys(childEnv)) if (k.startsWith('VITEST')) delete childEnv[k];
   const started = performance.now();

@@ -7,7 +7,7 @@ import { Simulation } from '../../src/sim/simulate.js';
 import { Queue } from 'bullmq';
 import { drainQueue } from '../helpers/stack.js';
 import { QUEUE, bullPrefix } from '../../src/queue/queues.js';
-import { dropPrefix, redisUrl, testRedis } from '../helpers/redis.js';
+import { dropPrefix, redisUrl, testRedis, bullConnection } from '../helpers/redis.js';
 import { startReceiver, type Receiver } from '../helpers/receiver.js';
 import { startWebhookStack, type WebhookStack } from '../helpers/webhooks.js';
 
@@ -43,7 +43,7 @@ describe('insight events from live detection reach webhooks', () => {
   };
   /** every segment sent so far applied: only then may event time move past the incident */
   const drain = async () => {
-    const q = new Queue(QUEUE.ingest, { connection: { url: redisUrl }, prefix: bullPrefix(stack.cfg.keyPrefix) });
+    const q = new Queue(QUEUE.ingest, { connection: bullConnection(), prefix: bullPrefix(stack.cfg.keyPrefix) });
     await drainQueue(q, stack.server, 60_000).finally(() => q.close());
   };
 
