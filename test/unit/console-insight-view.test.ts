@@ -91,3 +91,23 @@ describe('console insight views', () => {
     expect(spans).toEqual([[100, 200], [500, 600]]);
   });
 });
+
+describe('console marks and routes', () => {
+  it('active insights mark their services, the root cause distinctly; closed ones mark nothing', async () => {
+    const { activeMarks } = await import('../../src/console/lib/insight-view.js');
+    const m = activeMarks([insight(), insight({ id: 'x', state: 'CLOSED', rootCauseCandidates: [{ service: gw, score: 1, reason: '' }], impactedServices: [gw] })]);
+    expect([...m.rootCause]).toEqual(['remote|api.payments.example.com']);
+    expect([...m.inInsight].sort()).toEqual(['AWS::EC2::Instance|PaymentService', 'remote|api.payments.example.com']);
+    expect(activeMarks(undefined).rootCause.size).toBe(0);
+  });
+
+  it('routes: the map at /, insights, traces, and a clear not-found', async () => {
+    const { matchRoute } = await import('../../src/console/router.js');
+    expect(matchRoute('/')).toEqual({ page: 'map' });
+    expect(matchRoute('/insights/')).toEqual({ page: 'insights' });
+    expect(matchRoute('/insights/00000000-0000-5000-8000-000000000001')).toEqual({ page: 'insight', id: '00000000-0000-5000-8000-000000000001' });
+    expect(matchRoute('/traces')).toEqual({ page: 'traces' });
+    expect(matchRoute('/traces/1-6a9f1c00-0123456789abcdef01234567')).toEqual({ page: 'trace', id: '1-6a9f1c00-0123456789abcdef01234567' });
+    expect(matchRoute('/insights/nope')).toEqual({ page: 'not-found', path: '/insights/nope' });
+  });
+});

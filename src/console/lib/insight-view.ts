@@ -71,3 +71,19 @@ export function insightOrder(a: Insight, b: Insight): number {
 export function insightDuration(i: Insight, now: number): number {
   return (i.endTime ?? Math.max(now, i.lastUpdateTime)) - i.startTime;
 }
+
+/**
+ * Which nodes the active insights name, and which of them is an active insight's root cause (its first
+ * candidate): the map marks both, the root cause distinctly. Closed insights mark nothing.
+ */
+export function activeMarks(insights: readonly Insight[] | undefined): { inInsight: Set<string>; rootCause: Set<string> } {
+  const inInsight = new Set<string>();
+  const rootCause = new Set<string>();
+  for (const i of insights ?? []) {
+    if (i.state !== 'ACTIVE') continue;
+    for (const s of [...i.impactedServices, ...i.topAnomalousServices]) inInsight.add(nodeIdOf(s));
+    const root = i.rootCauseCandidates[0]?.service;
+    if (root) rootCause.add(nodeIdOf(root));
+  }
+  return { inInsight, rootCause };
+}

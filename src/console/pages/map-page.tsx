@@ -1,24 +1,12 @@
 import { useMemo } from 'preact/hooks';
 import { useJson, useNow } from '../api.js';
 import { RangePicker } from '../components/range-picker.js';
-import { HealthLegend, ServiceGraph, type GraphMarks } from '../components/service-graph.js';
+import { HealthLegend, ServiceGraph } from '../components/service-graph.js';
+import { activeMarks } from '../lib/insight-view.js';
 import { parseRange, rangeQuery, type TimeRange } from '../lib/time-axis.js';
-import { labelOf, nodeIdOf, type GraphResponse, type InsightsResponse } from '../lib/types.js';
+import { labelOf, type GraphResponse, type InsightsResponse } from '../lib/types.js';
 import { linkClick, navigate } from '../router.js';
 import { NodePanel } from './node-panel.js';
-
-/** Which nodes the active insights of the range name, and which of them are root causes. */
-export function activeMarks(ins: InsightsResponse | null): GraphMarks {
-  const inInsight = new Set<string>();
-  const rootCause = new Set<string>();
-  for (const i of ins?.insights ?? []) {
-    if (i.state !== 'ACTIVE') continue;
-    for (const s of [...i.impactedServices, ...i.topAnomalousServices]) inInsight.add(nodeIdOf(s));
-    const root = i.rootCauseCandidates[0]?.service;
-    if (root) rootCause.add(nodeIdOf(root));
-  }
-  return { inInsight, rootCause };
-}
 
 /** The service map: what is talking to what in the range, how healthy each is, and where insights point. */
 export function MapPage(props: { query: string }) {
@@ -32,7 +20,7 @@ export function MapPage(props: { query: string }) {
   const span = `from=${Math.floor(range.from)}&to=${Math.ceil(range.to)}`;
   const graph = useJson<GraphResponse>(`/v1/console/graph?${span}`);
   const insights = useJson<InsightsResponse>(`/v1/console/insights?${span}`);
-  const marks = useMemo(() => activeMarks(insights.data), [insights.data]);
+  const marks = useMemo(() => activeMarks(insights.data?.insights), [insights.data]);
   const g = graph.data;
   const node = selected && g ? g.nodes.find((n) => n.id === selected) : undefined;
   const active = (insights.data?.insights ?? []).filter((i) => i.state === 'ACTIVE');
