@@ -68,7 +68,10 @@ export function Chart(props: ChartProps) {
       plugins: [spansPlugin(() => spans.current)],
     };
     plot.current = new uPlot(opts, data, el.current);
+    const resize = () => el.current && plot.current?.setSize({ width: Math.max(280, el.current.clientWidth), height: 150 });
+    addEventListener('resize', resize);
     return () => {
+      removeEventListener('resize', resize);
       plot.current?.destroy();
       plot.current = null;
     };
