@@ -15,6 +15,24 @@ export default defineConfig({
         },
       },
       { test: { name: 'compat', include: ['test/compat/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 60_000, fileParallelism: false } },
+      // the same tests again on a real 3-master Redis Cluster the set-up starts (issue 12): ingest and the
+      // official SDK, exactly-once with a killed worker, replay determinism, insights and webhooks
+      {
+        test: {
+          name: 'cluster',
+          include: [
+            'test/cluster/**/*.test.ts',
+            'test/compat/xray-sdk.test.ts',
+            'test/integration/exactly-once.test.ts',
+            'test/integration/replay-determinism.test.ts',
+            'test/integration/webhooks-insights.test.ts',
+          ],
+          globalSetup: ['test/cluster/setup.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
       // a real browser (Debian's chromium) against a running product: one file at a time
       { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 240_000, fileParallelism: false } },
     ],
