@@ -12,7 +12,7 @@ import { AggregateReader } from './aggregate/read.js';
 import { Batcher } from './ingest/batcher.js';
 import { Intake } from './ingest/intake.js';
 import { UdpListener } from './ingest/udp.js';
-import { Backlog, doorThrottle } from './ingest/backlog.js';
+import { Backlog, backlogReading, doorThrottle } from './ingest/backlog.js';
 import { createApp } from './api/app.js';
 import type { TraceApiOptions } from './api/xray-traces.js';
 import { nodePutTraceSegments } from './api/put-trace-segments.js';
@@ -27,6 +27,7 @@ import { createInsights } from './insights/build.js';
 import { InsightStore } from './insights/store.js';
 import { CloseLock } from './insights/close-lock.js';
 import { startDelivery, webhookApi } from './notify/runtime.js';
+import { withConsoleLinks } from './api/console-links.js';
 
 export interface Running {
   /** Stops everything this half started; runs every step even if one fails; idempotent. */
@@ -126,23 +127,19 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
   await feed?.start();
   const intake = new Intake(batcher, metrics, { now: () => Date.now() / 1000, maxFutureSeconds: 900, traces: feed });
   const backlog = new Backlog(
-    async () => {
-      const jobs = await queue.getJobCountByTypes('waiting', 'delayed', 'prioritized');
-      metrics.backlogJobs.set(jobs);
-      return jobs;
-    },
-    { maxJobs: cfg.queue.maxBacklogJobs, pollMs: cfg.queue.backlogPollMs },
+    backlogReading(queue, queueRedis, metrics),
+    { maxJobs: cfg.queue.maxBacklogJobs, pollMs: cfg.queue.backlogPollMs, maxMemoryShare: cfg.queue.maxMemoryShare },
     (s) => {
       metrics.throttling.set(s.throttling ? 1 : 0);
-      if (s.throttling) log.warn({ backlogJobs: s.jobs, limit: s.limit }, 'ingest backlog over its limit: refusing new documents until the workers catch up');
-      else log.info({ backlogJobs: s.jobs, limit: s.limit }, 'ingest backlog down again: accepting documents');
+      if (s.throttling) log.warn({ backlogJobs: s.jobs, limit: s.limit, reason: s.reason, redisMemory: s.memory }, `refusing new documents until the workers catch up: ${backlog.refusal()}`);
+      else log.info({ backlogJobs: s.jobs, limit: s.limit, redisMemory: s.memory }, 'ingest backlog and Redis memory down again: accepting documents');
     },
   );
   await backlog.start();
   const ready = () => queueRedis.status === 'ready' && readRedis.status === 'ready';
   const reader = new AggregateReader(readRedis, keySpace(cfg.keyPrefix), cfg.windowSeconds);
   const webhooks = webhookApi(cfg, readRedis, queueRedis, log.child({ component: 'webhooks' }), metrics);
-  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps, backlog, insights: new InsightStore(readRedis, cfg.keyPrefix, cfg.insights.retentionSeconds), xray: cfg.xray, traces: extras.traces, tracesOff: extras.tracesOff });
+  const app = createApp({ intake, reader, redis: readRedis, ready, metrics, log: log.child({ component: 'http' }), bodyLimitBytes: cfg.http.bodyLimitBytes, webhooks: webhooks.deps, backlog, insights: new InsightStore(readRedis, cfg.keyPrefix, cfg.insights.retentionSeconds), xray: cfg.xray, publicUrl: cfg.publicUrl, traces: extras.traces, tracesOff: extras.tracesOff });
   // PutTraceSegments straight on node:http (the hot path); everything else through Hono.
   const put = nodePutTraceSegments({ intake, ready, log: log.child({ component: 'http' }), ...doorThrottle(backlog, metrics, 'http') }, cfg.http.bodyLimitBytes);
   const rest = getRequestListener(app.fetch);
@@ -280,7 +277,7 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
   const delivery = await startDelivery(cfg, redisUrl, redis, log.child({ component: 'webhooks' }), metrics);
   const closer = new Worker(QUEUE.close, closeProcessor({ closer: insights.closer, lock: new CloseLock(redis, keys.closeLock()), idleSeconds: cfg.close.idleSeconds, onEvents: async (events) => {
     for (const e of events) log.info({ type: e.type, insightId: e.insight.id, summary: e.insight.summary }, 'insight event');
-    await delivery.dispatcher.enqueueEvents(events);
+    await delivery.dispatcher.enqueueEvents(withConsoleLinks(events, cfg.publicUrl));
   } }), {
     connection: connect(redisUrl, 'worker'),
     prefix: bullPrefix(cfg.keyPrefix),

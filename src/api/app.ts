@@ -39,6 +39,8 @@ export interface AppDeps {
   xray?: GroupIdentity;
   /** The trace store behind BatchGetTraces and GetTraceSummaries; absent: those operations answer 503. */
   traces?: TraceApiOptions;
+  /** The service's public address: GetInsight links each insight's console page. */
+  publicUrl?: string | null;
   /** Why there is no trace store (the trace API's 503 says it). */
   tracesOff?: string;
 }
@@ -68,11 +70,11 @@ export function createApp(deps: AppDeps): Hono {
   const xray = deps.xray ?? { region: 'us-east-1', accountId: '000000000000' };
   groupRoutes(app, xray);
   traceRoutes(app, deps.traces, deps.tracesOff);
-  if (deps.insights) insightRoutes(app, { store: deps.insights, reader: deps.reader, ready: deps.ready, group: xray });
+  if (deps.insights) insightRoutes(app, { store: deps.insights, reader: deps.reader, ready: deps.ready, group: xray, publicUrl: deps.publicUrl ?? null });
   app.get('/healthz', (c) => c.json({ ok: true }));
   // Refusing documents for a while is not being unready: every door shares the one backlog, so taking
   // them all out of a balancer would turn throttled requests into refused connections.
-  const backlog = () => (deps.backlog && deps.backlog.current.limit > 0 ? { backlog: deps.backlog.current } : {});
+  const backlog = () => (deps.backlog && (deps.backlog.current.limit > 0 || (deps.backlog.current.memory?.max ?? 0) > 0) ? { backlog: deps.backlog.current } : {});
   app.get('/readyz', (c) => (deps.ready() ? c.json({ ready: true, ...backlog() }) : c.json({ ready: false, reason: 'Redis is unreachable' }, 503)));
   app.get('/metrics', async (c) => c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }));
   consoleRoutes(app, deps);

@@ -1,5 +1,6 @@
 import type { Insight, InsightEvent, RequestImpact, ServiceRef } from '../insights/model.js';
 import { toEpoch } from './epoch.js';
+import { consoleInsightUrl } from './console-links.js';
 
 /**
  * Our insights in X-Ray's shapes (reference §4.4). Categories pass through as we have them: X-Ray's enum
@@ -19,6 +20,8 @@ export function xrayImpact(r: RequestImpact) {
 export interface ShapeContext {
   groupArn: string;
   accountId: string;
+  /** The service's public address (PUBLIC_URL): each insight then links its console page. */
+  publicUrl?: string | null;
 }
 
 /** The root cause X-Ray names: our best-ranked candidate. */
@@ -43,6 +46,7 @@ export function xrayInsight(i: Insight, ctx: ShapeContext) {
     RootCauseServiceRequestImpactStatistics: xrayImpact(i.rootCauseServiceRequestImpactStatistics),
     TopAnomalousServices: i.topAnomalousServices.map((s) => ({ ServiceId: xrayServiceId(s, ctx.accountId) })),
     ...traceLinks(i),
+    ...(ctx.publicUrl ? { ConsoleUrl: consoleInsightUrl(ctx.publicUrl, i.id) } : {}),
   };
 }
 

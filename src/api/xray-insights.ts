@@ -17,6 +17,8 @@ export interface InsightApiDeps {
   reader: AggregateReader;
   ready: () => boolean;
   group: GroupIdentity;
+  /** The service's public address (PUBLIC_URL), for each insight's console link. */
+  publicUrl?: string | null;
 }
 
 const insightIdSchema = z.string().regex(/^[\w-]{36}$/, 'must be a 36-character insight id');
@@ -82,7 +84,7 @@ export function impactServices(ins: Insight, g: Graph, accountId: string) {
 
 /** GetInsightSummaries, GetInsight, GetInsightEvents and GetInsightImpactGraph over the insight store. */
 export function insightRoutes(app: Hono, deps: InsightApiDeps): void {
-  const ctx: ShapeContext = { groupArn: defaultGroupArn(deps.group), accountId: deps.group.accountId };
+  const ctx: ShapeContext = { groupArn: defaultGroupArn(deps.group), accountId: deps.group.accountId, publicUrl: deps.publicUrl ?? null };
 
   app.post('/InsightSummaries', async (c) => {
     if (!deps.ready()) return unavailable(c, 'Redis is unreachable');

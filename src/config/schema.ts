@@ -81,7 +81,7 @@ export const configSchema = z
       retentionSeconds: positiveInt,
     }),
     queue: z.object({
-      /** Completed ingest jobs kept for inspection (each holds its whole batch; the counts are in the windows). */
+      /** Completed ingest jobs kept for inspection (each holds its whole batch, up to ~300 kB of Redis memory; the counts are in the windows). */
       keepCompletedJobs: z.coerce.number().int().min(0),
       /**
        * Ingest jobs waiting (workers behind) at which the live doors refuse new documents until the
@@ -90,6 +90,12 @@ export const configSchema = z
       maxBacklogJobs: z.coerce.number().int().min(0),
       /** How often the doors read the backlog. */
       backlogPollMs: positiveInt.max(60_000),
+      /**
+       * Share of Redis' maxmemory at which the doors refuse new documents (ThrottledException) until it is
+       * down to 80 % of that share, so that Redis (noeviction) never refuses a worker's write. 0: never; no
+       * effect when Redis has no maxmemory.
+       */
+      maxMemoryShare: z.coerce.number().min(0).max(1),
     }),
     /** The trace store (PostgreSQL): every accepted document kept whole, for the trace API. */
     traces: z.object({
@@ -120,6 +126,8 @@ export const configSchema = z
     http: z.object({ bodyLimitBytes: positiveInt }),
     udp: z.object({ receiveBufferBytes: positiveInt }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    /** The address people reach this service at (e.g. https://traces.example.com): insights link to their console page. */
+    publicUrl: z.string().url().nullable(),
     /** Where the X-Ray API says it runs: the region and account in group ARNs and service ids. */
     xray: z.object({ region: z.string().regex(/^[a-z0-9-]{1,32}$/), accountId: z.string().regex(/^\d{12}$/) }),
     /** Bearer keys of the management API (/v1/webhooks); empty: that API answers 401 to everyone. */
@@ -162,6 +170,7 @@ export const envMap: Record<string, string> = {
   QUEUE_KEEP_COMPLETED_JOBS: 'queue.keepCompletedJobs',
   INGEST_MAX_BACKLOG_JOBS: 'queue.maxBacklogJobs',
   INGEST_BACKLOG_POLL_MS: 'queue.backlogPollMs',
+  INGEST_MAX_MEMORY_SHARE: 'queue.maxMemoryShare',
   CLOSE_TICK_SECONDS: 'close.tickSeconds',
   DETECT_ALPHA: 'detect.alpha',
   DETECT_HISTORY_WINDOWS: 'detect.historyWindows',
@@ -181,6 +190,7 @@ export const envMap: Record<string, string> = {
   TRACE_MAX_BUFFERED_JOBS: 'traces.maxBufferedJobs',
   UDP_RECEIVE_BUFFER_BYTES: 'udp.receiveBufferBytes',
   LOG_LEVEL: 'logLevel',
+  PUBLIC_URL: 'publicUrl',
   XRAY_REGION: 'xray.region',
   XRAY_ACCOUNT_ID: 'xray.accountId',
   API_KEYS: 'apiKeys',

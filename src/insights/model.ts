@@ -44,6 +44,8 @@ export interface Insight {
   traceFilter?: TraceFilter;
   /** Up to 20 traces of the root cause during the insight: faulty first, then the slowest. */
   exemplarTraceIds?: string[];
+  /** The insight's page in the console, when the service knows its public address (PUBLIC_URL); added on delivery. */
+  consoleUrl?: string;
 }
 
 /** A trace search: an X-Ray filter expression over a time range (epoch seconds). */

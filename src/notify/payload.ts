@@ -52,6 +52,7 @@ export function toEventBridge(e: InsightEvent, webhookId: string, env: EventBrid
       TopAnomalousServices: top,
       ...(i.traceFilter ? { TraceFilter: { FilterExpression: i.traceFilter.filterExpression, StartTime: i.traceFilter.startTime, EndTime: i.traceFilter.endTime } } : {}),
       ...(i.exemplarTraceIds ? { ExemplarTraceIds: i.exemplarTraceIds } : {}),
+      ...(i.consoleUrl ? { ConsoleUrl: i.consoleUrl } : {}),
       Event: {
         EventTime: e.eventTime,
         Summary: i.summary,
