@@ -1,4 +1,5 @@
-import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
+import { aofWritten } from '../redis/aof-written.js';
 
 /** BullMQ queue names; one processor per queue lives in jobs/. */
 export const QUEUE = { ingest: 'ingest', close: 'close', deliver: 'deliver', traces: 'traces' } as const;
@@ -11,13 +12,28 @@ export function bullPrefix(keyPrefix: string): string {
 export const ingestJobOptions: JobsOptions = {
   attempts: 20,
   backoff: { type: 'exponential', delay: 500 },
-  // completed jobs hold their whole batch: keep only a few for inspection (the counts are in the windows)
-  removeOnComplete: { age: 600, count: 100 },
+  // completed jobs hold their whole batch (up to ~300 kB): keep only a few for inspection (the counts are
+  // in the windows). They are memory the doors' backlog guard cannot shed and draining does not free.
+  removeOnComplete: { age: 600, count: 10 },
   removeOnFail: { age: 7 * 86400 },
 };
 
-export function ingestQueue(connection: ConnectionOptions, keyPrefix: string, keepCompleted = 100): Queue {
-  return new Queue(QUEUE.ingest, { connection, prefix: bullPrefix(keyPrefix), defaultJobOptions: { ...ingestJobOptions, removeOnComplete: { age: 600, count: keepCompleted } } });
+/**
+ * The ingest queue. Its add() resolves only once the job is in Redis' append-only file, not merely in
+ * its memory: the doors acknowledge a batch when add() resolves, and with `appendfsync everysec` Redis
+ * answers before it writes the file while an fsync is running (src/redis/aof-written.ts), so a
+ * redis-server killed then would lose a batch its senders were told was stored.
+ */
+export class IngestQueue extends Queue {
+  override async add(name: string, data: unknown, opts?: JobsOptions): Promise<Job> {
+    const job = await super.add(name, data, opts);
+    await aofWritten(await this.getBackend().client);
+    return job;
+  }
+}
+
+export function ingestQueue(connection: ConnectionOptions, keyPrefix: string, keepCompleted = 10): Queue {
+  return new IngestQueue(QUEUE.ingest, { connection, prefix: bullPrefix(keyPrefix), defaultJobOptions: { ...ingestJobOptions, removeOnComplete: { age: 600, count: keepCompleted } } });
 }
 
 export function closeQueue(connection: ConnectionOptions, keyPrefix: string): Queue {

@@ -1,0 +1,59 @@
+import { AppError } from '../util/errors.js';
+
+/** What `INFO persistence` says about the append-only file. */
+export interface AofInfo {
+  enabled: boolean;
+  /** bytes written to the AOF so far (`aof_current_size`; a rewrite starts it again) */
+  size: number;
+  /** bytes executed but not yet written (`aof_buffer_length`) */
+  buffered: number;
+}
+
+export function parseAofInfo(text: string): AofInfo {
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return { enabled: field('aof_enabled') === 1, size: field('aof_current_size'), buffered: field('aof_buffer_length') };
+}
+
+export interface AofWrittenOptions {
+  /** Give up (a retryable error) after this long; Redis itself stops postponing after 2 s. @defaultValue 4000 */
+  timeoutMs?: number;
+}
+
+/** An ioredis client, or BullMQ's view of one. */
+export interface InfoClient {
+  readonly isCluster?: boolean;
+  info(section: string): Promise<string>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Resolves once every write Redis had executed when this was called is in its append-only file (handed
+ * to the kernel with write(), so a killed redis-server keeps it; fsync is `appendfsync`'s business).
+ *
+ * Why: Redis answers a write before it is in the file. It normally write()s the AOF buffer before it
+ * sends the replies, but with `appendfsync everysec` it postpones that write, for up to 2 s, while the
+ * previous second's fsync is still running — and answers meanwhile. A redis-server SIGKILLed then loses
+ * writes it acknowledged (seen in test/integration/redis-kill.test.ts: a few hundred of 8000 writes in
+ * one kill of ten). A door that acknowledges a batch must wait for this first. Redis 7.2's WAITAOF would
+ * wait for the fsync too (up to a second per request); this waits only for the write, which is what a
+ * process crash needs, and costs one INFO round trip when Redis is not postponing.
+ *
+ * The reading: everything executed so far is in the file once `aof_current_size` has grown by what was
+ * buffered at the first reading, or once the buffer is empty; a smaller size means a rewrite started,
+ * and Redis writes the buffer out before it starts one. No AOF (or a Redis Cluster client): nothing to wait for.
+ */
+export async function aofWritten(redis: InfoClient, opts: AofWrittenOptions = {}): Promise<void> {
+  if (redis.isCluster) return;
+  const first = parseAofInfo(await redis.info('persistence'));
+  if (!first.enabled || first.buffered === 0) return;
+  const target = first.size + first.buffered;
+  const deadline = Date.now() + (opts.timeoutMs ?? 4000);
+  for (let wait = 1; ; wait = Math.min(50, wait * 2)) {
+    // the next event-loop turn of Redis normally writes the buffer: look again almost at once
+    await sleep(wait);
+    const now = parseAofInfo(await redis.info('persistence'));
+    if (!now.enabled || now.buffered === 0 || now.size >= target || now.size < first.size) return;
+    if (Date.now() > deadline) throw new AppError('aof_not_written', `Redis has not written its append-only file for ${opts.timeoutMs ?? 4000} ms (disk busy?)`, true);
+  }
+}
