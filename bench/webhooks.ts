@@ -37,7 +37,7 @@ import { DeliveryStore } from '../src/notify/delivery-store.js';
 import { Dispatcher } from '../src/notify/dispatcher.js';
 import { HttpSender } from '../src/notify/http-sender.js';
 import { notifyKeys } from '../src/notify/keys.js';
-import { deliveryConfig, startDelivery, type DeliveryHalf } from '../src/notify/runtime.js';
+import { deliveryConfig, startDelivery, type DeliveryHalf } from '../src/compose/delivery.js';
 import { SubscriptionStore } from '../src/notify/subscription-store.js';
 import { cpuSecondsOf, freePort, killAll, spawnNode, waitForQuiet, type Child } from './children.js';
 import { dropPrefix } from './redis-footprint.js';

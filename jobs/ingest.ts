@@ -1,5 +1,4 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { parseIngestJob, rawIngestJobSchema, type SlimDoc } from '../src/ingest/record.js';
 import { parseDocument } from '../src/ingest/parse.js';
 import type { AggregateStore, ApplyResult } from '../src/aggregate/store.js';
@@ -78,16 +77,4 @@ async function processRaw(deps: IngestProcessorDeps, job: Job): Promise<ApplyRes
   const r = await deps.store.applyBatch({ id, docs });
   await deps.blobs.finish(id, blob);
   return r;
-}
-
-/** Dead letters: a capped list in Redis, each entry the job id, the reason and the time. */
-export function redisDeadLetter(redis: Redis, key: string, ttlSeconds: number) {
-  return async (job: Job, reason: string) => {
-    await redis
-      .multi()
-      .lpush(key, JSON.stringify({ queue: job.queueName, jobId: job.id, reason, at: Date.now() }))
-      .ltrim(key, 0, 9999)
-      .expire(key, ttlSeconds)
-      .exec();
-  };
 }

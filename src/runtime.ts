@@ -18,15 +18,16 @@ import type { TraceApiOptions } from './api/xray-traces.js';
 import { nodePutTraceSegments } from './api/put-trace-segments.js';
 import { QUEUE, bullPrefix, closeQueue, ingestQueue, tracesQueue } from './queue/queues.js';
 import { TraceFeed } from './traces/feed.js';
-import { startTraceWorker } from './traces/worker.js';
+import { startTraceWorker } from './compose/trace-worker.js';
 import type { TraceStore } from './traces/store/store.js';
 import type { Metrics } from './obs/metrics.js';
-import { ingestProcessor, redisDeadLetter } from '../jobs/ingest.js';
+import { ingestProcessor } from '../jobs/ingest.js';
+import { redisDeadLetter } from './queue/dead-letter.js';
 import { closeProcessor } from '../jobs/close.js';
 import { createInsights } from './insights/build.js';
 import { InsightStore } from './insights/store.js';
 import { CloseLock } from './insights/close-lock.js';
-import { startDelivery, webhookApi } from './notify/runtime.js';
+import { startDelivery, webhookApi } from './compose/delivery.js';
 import { withConsoleLinks } from './api/console-links.js';
 
 export interface Running {

@@ -2,8 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context, Hono } from 'hono';
-import type { AppDeps } from './app.js';
-import { consoleApiRoutes } from './console-api.js';
+import { consoleApiRoutes, type ConsoleApiDeps } from './console-api.js';
 
 /** Where `npm run build:console` (also run by `npm ci` and `npm start`) writes the console. */
 export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
@@ -40,7 +39,7 @@ const NOT_BUILT = `<!doctype html><html lang="en"><head><meta charset="utf-8"><t
  * The console: its JSON API under /v1/console, and the built single-page app, read-only, at `/`.
  * Mounted after every API route, so those keep answering exactly as before.
  */
-export function consoleRoutes(app: Hono, deps: Pick<AppDeps, 'reader' | 'redis' | 'insights' | 'ready' | 'now'>, opts: ConsoleOptions = {}): void {
+export function consoleRoutes(app: Hono, deps: ConsoleApiDeps, opts: ConsoleOptions = {}): void {
   consoleApiRoutes(app, deps);
   consoleStatic(app, opts.dir ?? DEFAULT_CONSOLE_DIR);
 }

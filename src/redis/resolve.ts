@@ -4,12 +4,12 @@ import { Redis } from 'ioredis';
 import { AppError } from '../util/errors.js';
 import { freePort } from '../util/net.js';
 import { probeRedis, unreachableMessage } from './wait.js';
-import { clusterNodesOf } from './target.js';
+import { clusterNodesOf, type RedisSource } from './target.js';
 
 export interface ResolvedRedis {
   url: string;
   /** How it was found, for the start-up log line. */
-  source: 'REDIS_URL' | 'config' | 'local' | 'private' | 'REDIS_CLUSTER_NODES';
+  source: RedisSource;
   /** Stops a private redis-server we started (no-op otherwise). */
   stop: () => Promise<void>;
 }

@@ -32,3 +32,6 @@ export function clusterNodesOf(target: string): ClusterNode[] | undefined {
 export function configuredTarget(cfg: { redisUrl: string | null; redisClusterNodes: readonly string[] }): string | null {
   return cfg.redisClusterNodes.length ? clusterTarget(cfg.redisClusterNodes) : cfg.redisUrl;
 }
+
+/** How the Redis in use was found (for start-up lines and messages). */
+export type RedisSource = 'REDIS_URL' | 'config' | 'local' | 'private' | 'REDIS_CLUSTER_NODES';

@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
 import { AppError } from '../util/errors.js';
-import type { ResolvedRedis } from './resolve.js';
-import { clusterNodesOf } from './target.js';
+import { clusterNodesOf, type RedisSource } from './target.js';
 
 /** Redis did not answer at start-up; the command line turns this into one line and exit status 1. */
 export class RedisUnreachableError extends AppError {
@@ -31,7 +30,7 @@ export function describeRedisError(err: unknown): string {
   return String(err);
 }
 
-type Source = ResolvedRedis['source'];
+type Source = RedisSource;
 
 const origin: Record<Source, string> = {
   REDIS_URL: 'from REDIS_URL',

@@ -12,7 +12,7 @@ import { notifyKeys } from '../../src/notify/keys.js';
 import { DeliveryStore } from '../../src/notify/delivery-store.js';
 import { SubscriptionStore } from '../../src/notify/subscription-store.js';
 import { Dispatcher, type DeliverableEvent } from '../../src/notify/dispatcher.js';
-import { deliveryConfig } from '../../src/notify/runtime.js';
+import { deliveryConfig } from '../../src/compose/delivery.js';
 
 /** The management API key every webhook test uses. */
 export const API_KEY = 'test-key-0123456789abcdef';

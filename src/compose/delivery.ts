@@ -8,18 +8,18 @@ import { connect } from '../redis/connect.js';
 import { keySpace } from '../aggregate/keys.js';
 import { QUEUE, bullPrefix, deliverQueue } from '../queue/queues.js';
 import { deliverProcessor } from '../../jobs/deliver.js';
-import { redisDeadLetter } from '../../jobs/ingest.js';
+import { redisDeadLetter } from '../queue/dead-letter.js';
 import type { WebhookApiDeps } from '../api/webhooks.js';
-import type { Lookup } from './address-policy.js';
-import { Deliverer } from './deliverer.js';
-import { DeliveryStore } from './delivery-store.js';
-import { Dispatcher } from './dispatcher.js';
-import { HttpSender } from './http-sender.js';
-import { notifyKeys } from './keys.js';
-import { notifyMetrics } from './metrics.js';
-import { withDefaults, type DeliveryConfig } from './options.js';
-import { SubscriptionStore } from './subscription-store.js';
-import { DeliveryCache } from './subscription-cache.js';
+import type { Lookup } from '../notify/address-policy.js';
+import { Deliverer } from '../notify/deliverer.js';
+import { DeliveryStore } from '../notify/delivery-store.js';
+import { Dispatcher } from '../notify/dispatcher.js';
+import { HttpSender } from '../notify/http-sender.js';
+import { notifyKeys } from '../notify/keys.js';
+import { notifyMetrics } from '../notify/metrics.js';
+import { withDefaults, type DeliveryConfig } from '../notify/options.js';
+import { SubscriptionStore } from '../notify/subscription-store.js';
+import { DeliveryCache } from '../notify/subscription-cache.js';
 
 /** The delivery settings of a configuration. */
 export function deliveryConfig(cfg: Config): DeliveryConfig {

@@ -6,13 +6,13 @@ import type { Metrics } from '../obs/metrics.js';
 import { connect } from '../redis/connect.js';
 import { keySpace } from '../aggregate/keys.js';
 import { QUEUE, bullPrefix } from '../queue/queues.js';
-import { redisDeadLetter } from '../../jobs/ingest.js';
+import { redisDeadLetter } from '../queue/dead-letter.js';
 import { tracesProcessor, type TracesProcessorOptions } from '../../jobs/traces.js';
-import { dropExpiredPartitions } from './store/partitions.js';
-import type { TraceStore } from './store/store.js';
-import { isStoreUnavailable } from './store/unavailable.js';
-import { keepsEverything, sweepRetention } from './store/retention-sweep.js';
-import { compileRules } from './retention.js';
+import { dropExpiredPartitions } from '../traces/store/partitions.js';
+import type { TraceStore } from '../traces/store/store.js';
+import { isStoreUnavailable } from '../traces/store/unavailable.js';
+import { keepsEverything, sweepRetention } from '../traces/store/retention-sweep.js';
+import { compileRules } from '../traces/retention.js';
 
 /** How often expired partitions are looked for. */
 const PARTITION_SWEEP_MS = 3600_000;
