@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { parseIngestJob, rawIngestJobSchema, type SlimDoc } from '../src/ingest/record.js';
+import { decodeRawBatch, parseIngestJob, rawIngestJobSchema, type SlimDoc } from '../src/ingest/record.js';
 import { parseDocument } from '../src/ingest/parse.js';
 import type { AggregateStore, ApplyResult } from '../src/aggregate/store.js';
 import type { Metrics } from '../src/obs/metrics.js';
@@ -60,9 +60,7 @@ async function processRaw(deps: IngestProcessorDeps, job: Job): Promise<ApplyRes
     await deps.deadLetter(job, reason);
     throw new UnrecoverableError(reason);
   }
-  const sep = text.indexOf('\n\u0000\n');
-  const raw = (sep < 0 ? text : text.slice(0, sep)).split('\n');
-  const src = sep < 0 ? [] : text.slice(sep + 3).split('\n');
+  const { texts: raw, sources: src } = decodeRawBatch(text);
   const docs: SlimDoc[] = [];
   const refused: Array<[string, string]> = [];
   for (let i = 0; i < raw.length; i++) {

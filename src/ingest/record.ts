@@ -91,6 +91,23 @@ export const rawIngestJobSchema = z.object({
 });
 export type RawIngestJob = z.infer<typeof rawIngestJobSchema>;
 
+/** The line that parts a raw batch's documents from their sources (a NUL: no JSON document holds one raw). */
+const RAW_SEPARATOR = '\n\u0000\n';
+
+/** The claim-check text of a raw batch: its documents, one per line, then where each came from. */
+export function encodeRawBatch(texts: readonly string[], sources: readonly string[]): string {
+  return `${texts.join('\n')}${RAW_SEPARATOR}${sources.join('\n')}`;
+}
+
+/** A raw batch's documents and their sources (empty when the text carries none), from its claim-check text. */
+export function decodeRawBatch(text: string): { texts: string[]; sources: string[] } {
+  const sep = text.indexOf(RAW_SEPARATOR);
+  return {
+    texts: (sep < 0 ? text : text.slice(0, sep)).split('\n'),
+    sources: sep < 0 ? [] : text.slice(sep + RAW_SEPARATOR.length).split('\n'),
+  };
+}
+
 const isEntity = (e: unknown, depth: number): boolean => {
   if (typeof e !== 'object' || e === null || Array.isArray(e) || depth > 64) return false;
   const x = e as Record<string, unknown>;

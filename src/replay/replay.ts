@@ -19,6 +19,7 @@ import type { InsightEvent } from '../insights/model.js';
 import type { Rejection } from '../ingest/parse.js';
 import { clusterNodesOf } from '../redis/target.js';
 import { dropNamespace } from '../redis/namespace.js';
+import { encodeRawBatch } from '../ingest/record.js';
 
 /**
  * Replay: historical trace files through the very path live traffic takes (intake → queue → workers →
@@ -195,7 +196,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       const job = { id, blob: keys.blob(id) };
       result.documents += texts.length;
       enqueued++;
-      const body = `${texts.join('\n')}\n\u0000\n${sources.join('\n')}`;
+      const body = encodeRawBatch(texts, sources);
       pending.push(
         redis
           .set(job.blob, body, 'EX', cfg.markerTtlSeconds)

@@ -39,3 +39,13 @@ describe('ingest job payload validation', () => {
     expect(refused).toBeGreaterThan(1000);
   });
 });
+
+describe('raw batch claim check', () => {
+  it('decodes what it encodes, documents and sources line for line', async () => {
+    const { encodeRawBatch, decodeRawBatch } = await import('../../src/ingest/record.js');
+    const texts = ['{"a":1}', '{"b":"x\\ny"}', ''];
+    const sources = ['f.ndjson:1', 'f.ndjson:2', 'f.ndjson:3'];
+    expect(decodeRawBatch(encodeRawBatch(texts, sources))).toEqual({ texts, sources });
+    expect(decodeRawBatch('{"a":1}\n{"b":2}')).toEqual({ texts: ['{"a":1}', '{"b":2}'], sources: [] });
+  });
+});
