@@ -1,3 +1,5 @@
+import { namespaceTags } from '../redis/namespace.js';
+
 /**
  * Every Redis key the aggregation owns. Keys of one window share the hash tag `{<prefix>:w<start>}`,
  * so one window's update is a single-slot, atomic script (Redis Cluster safe).
@@ -58,7 +60,8 @@ export interface KeySpace {
 }
 
 export function keySpace(prefix: string): KeySpace {
-  const t = (w: number) => `{${prefix}:w${w}}`;
+  const tags = namespaceTags(prefix);
+  const t = tags.window;
   return {
     prefix,
     tag: t,
@@ -73,20 +76,20 @@ export function keySpace(prefix: string): KeySpace {
     pendingCallees: (w) => `${t(w)}:pe`,
     links: (w) => `${t(w)}:lk`,
     exemplars: (w, id) => `${t(w)}:x:${id}`,
-    orphans: (b) => `{${prefix}:o}:${b}`,
-    skeletons: (b) => `{${prefix}:o}:g:${b}`,
-    streaming: () => `{${prefix}:o}:streaming`,
-    watermark: () => `{${prefix}:m}:wm`,
-    closedThrough: () => `{${prefix}:m}:closed`,
-    closedFrom: () => `{${prefix}:m}:closed-from`,
-    openWindows: () => `{${prefix}:m}:open`,
-    catalog: () => `{${prefix}:m}:catalog`,
-    deadLetters: () => `{${prefix}:m}:dead`,
-    closeLock: () => `{${prefix}:m}:close-lock`,
-    closeGenerations: (d) => `{${prefix}:m}:gen:${d}`,
-    rejected: () => `{${prefix}:m}:rejected`,
-    blob: (b) => `{${prefix}:b}:${b}`,
-    blobDone: (b) => `{${prefix}:b}:done:${b}`,
+    orphans: (b) => `${tags.parking}:${b}`,
+    skeletons: (b) => `${tags.parking}:g:${b}`,
+    streaming: () => `${tags.parking}:streaming`,
+    watermark: () => `${tags.meta}:wm`,
+    closedThrough: () => `${tags.meta}:closed`,
+    closedFrom: () => `${tags.meta}:closed-from`,
+    openWindows: () => `${tags.meta}:open`,
+    catalog: () => `${tags.meta}:catalog`,
+    deadLetters: () => `${tags.meta}:dead`,
+    closeLock: () => `${tags.meta}:close-lock`,
+    closeGenerations: (d) => `${tags.meta}:gen:${d}`,
+    rejected: () => `${tags.meta}:rejected`,
+    blob: (b) => `${tags.blobs}:${b}`,
+    blobDone: (b) => `${tags.blobs}:done:${b}`,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Insight, InsightEvent } from './model.js';
 import { emptyLifecycle, type LifecycleState } from './lifecycle.js';
 import { withInsightScripts } from './scripts.js';
+import { namespaceTags } from '../redis/namespace.js';
 
 /** Events the feed keeps (the newest). */
 const FEED_LENGTH = 10000;
@@ -24,7 +25,7 @@ export class InsightStore {
      */
     private readonly opts: { outbox?: boolean } = {},
   ) {
-    this.tag = `{${prefix}:i}`;
+    this.tag = namespaceTags(prefix).insights;
     withInsightScripts(redis);
   }
 

@@ -3,6 +3,30 @@ import { masters } from './connect.js';
 import { pipeline } from './pipeline.js';
 
 /**
+ * Every hash tag a namespace's keys live under, by what they hold. Keys that one atomic script touches
+ * together share a tag (one slot on Redis Cluster); the key layouts under each tag are owned by
+ * aggregate/keys.ts, insights/store.ts, notify/keys.ts and BullMQ.
+ */
+export function namespaceTags(prefix: string) {
+  return {
+    /** one aggregation window: its node and edge stats, claims, markers, links, exemplars */
+    window: (start: number) => `{${prefix}:w${start}}`,
+    /** watermark, closed windows, catalog, close lock, dead letters, rejections */
+    meta: `{${prefix}:m}`,
+    /** streamed subsegments waiting for their segment, and segment skeletons */
+    parking: `{${prefix}:o}`,
+    /** replay's raw batches (claim checks) */
+    blobs: `{${prefix}:b}`,
+    /** insights, their events, the lifecycle state and the outbox */
+    insights: `{${prefix}:i}`,
+    /** webhook subscriptions and deliveries */
+    webhooks: `{${prefix}:h}`,
+    /** BullMQ's queues (its `prefix` option) */
+    queues: `{${prefix}}`,
+  } as const;
+}
+
+/**
  * A namespace is everything one key prefix owns: our keys, each under a hash tag `{<prefix>:<part>}`
  * (windows, meta, parking, blobs, insights, webhooks), and BullMQ's, under `{<prefix>}:<queue>:…`. These
  * patterns match exactly those and nothing of another prefix (`{ti:…` does not match `{ti2:…`).
