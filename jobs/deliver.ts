@@ -1,17 +1,8 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { z } from 'zod';
 import type { Deliverer, DeliverResult } from '../src/notify/deliverer.js';
+import { readJob } from '../src/queue/catalog.js';
+import { QUEUE } from '../src/queue/queues.js';
 
-/** A delivery job: the delivery (its webhook id), the round it was queued in, its subscription and event. */
-export const deliverJobSchema = z
-  .object({
-    d: z.string().regex(/^msg_[0-9a-f]{32}$/),
-    r: z.number().int().min(0),
-    s: z.string().regex(/^wh_[0-9a-f]{24}$/),
-    e: z.string().regex(/^[0-9a-f]{32}$/),
-    c: z.literal(1).optional(),
-  })
-  .strict();
 
 export interface DeliverProcessorDeps {
   deliverer: Deliverer;
@@ -29,13 +20,12 @@ export interface DeliverProcessorDeps {
 export function deliverProcessor(deps: DeliverProcessorDeps) {
   // the outcome only (a short string): BullMQ carries the return value into its events stream
   return async (job: Job, token?: string): Promise<DeliverResult['outcome'] | { swept: number }> => {
-    if (job.name === 'sweep') return { swept: await deps.sweep() };
-    const p = deliverJobSchema.safeParse(job.data);
-    if (!p.success) {
-      const reason = p.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      await deps.deadLetter(job, reason);
-      throw new UnrecoverableError(`invalid deliver payload: ${reason}`);
+    const p = readJob(QUEUE.deliver, job);
+    if (!p.ok) {
+      await deps.deadLetter(job, p.reason);
+      throw new UnrecoverableError(`invalid deliver job: ${p.reason}`);
     }
+    if (p.name === 'sweep') return { swept: await deps.sweep() };
     // attemptsStarted counts this start: a start whose worker was killed counts as an attempt
     const r = await deps.deliverer.run(p.data, Math.max(1, job.attemptsStarted));
     if (r.outcome === 'retrying') {

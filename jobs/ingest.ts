@@ -1,5 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
-import { decodeRawBatch, parseIngestJob, rawIngestJobSchema, type SlimDoc } from '../src/ingest/record.js';
+import { decodeRawBatch, parseIngestJob, type SlimDoc } from '../src/ingest/record.js';
+import { readJob } from '../src/queue/catalog.js';
+import { QUEUE } from '../src/queue/queues.js';
 import { parseDocument } from '../src/ingest/parse.js';
 import type { AggregateStore, ApplyResult } from '../src/aggregate/store.js';
 import type { Metrics } from '../src/obs/metrics.js';
@@ -24,6 +26,13 @@ export interface IngestProcessorDeps {
 export function ingestProcessor(deps: IngestProcessorDeps) {
   return async (job: Job): Promise<ApplyResult> => {
     if (job.name === 'raw') return processRaw(deps, job);
+    if (job.name !== 'batch') {
+      const reason = `unknown job name "${job.name}" on queue ingest`;
+      await deps.deadLetter(job, reason);
+      deps.metrics?.deadLettered.inc({ queue: 'ingest' });
+      throw new UnrecoverableError(reason);
+    }
+    // the catalog's schema (src/queue/catalog.ts), with a fast path for the well-formed jobs our doors write
     const payload = parseIngestJob(job.data);
     if (!payload.success) {
       const reason = payload.reason;
@@ -44,9 +53,9 @@ export function ingestProcessor(deps: IngestProcessorDeps) {
 }
 
 async function processRaw(deps: IngestProcessorDeps, job: Job): Promise<ApplyResult> {
-  const payload = rawIngestJobSchema.safeParse(job.data);
-  if (!payload.success) {
-    const reason = payload.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  const payload = readJob(QUEUE.ingest, job);
+  if (!payload.ok || payload.name !== 'raw') {
+    const reason = payload.ok ? 'not a raw job' : payload.reason;
     await deps.deadLetter(job, reason);
     deps.metrics?.deadLettered.inc({ queue: 'ingest' });
     throw new UnrecoverableError(`invalid raw ingest payload: ${reason}`);

@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
-import { traceJobSchema } from '../src/traces/job.js';
+import { readJob } from '../src/queue/catalog.js';
+import { QUEUE } from '../src/queue/queues.js';
 import { writeDocuments, type WriteResult } from '../src/traces/store/writer.js';
 import { isStoreUnavailable } from '../src/traces/store/unavailable.js';
 import type { TraceStore } from '../src/traces/store/store.js';
@@ -39,9 +40,9 @@ export function tracesProcessor(deps: TracesProcessorDeps) {
   const max = deps.options?.maxRetryMs ?? 10_000;
   let away = false;
   return async (job: Job): Promise<WriteResult> => {
-    const payload = traceJobSchema.safeParse(job.data);
-    if (!payload.success) {
-      const reason = payload.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    const payload = readJob(QUEUE.traces, job);
+    if (!payload.ok) {
+      const reason = payload.reason;
       await deps.deadLetter(job, reason);
       deps.metrics?.deadLettered.inc({ queue: 'traces' });
       throw new UnrecoverableError(`invalid trace job payload: ${reason}`);

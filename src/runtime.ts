@@ -23,6 +23,7 @@ import type { TraceStore } from './traces/store/store.js';
 import type { Metrics } from './obs/metrics.js';
 import { ingestProcessor } from '../jobs/ingest.js';
 import { redisDeadLetter } from './queue/dead-letter.js';
+import { addJob, type JobName } from './queue/catalog.js';
 import { closeProcessor } from '../jobs/close.js';
 import { createInsights } from './insights/build.js';
 import { InsightStore } from './insights/store.js';
@@ -113,7 +114,7 @@ export async function startServer(cfg: Config, redisUrl: string, log: Logger, me
     maxWaitMs: cfg.batch.maxWaitMs,
     enqueue: async (job) => {
       try {
-        await queue.add('batch', job, { jobId: job.id });
+        await addJob(queue, QUEUE.ingest, 'batch', job, { jobId: job.id });
         metrics.batchesEnqueued.inc();
         metrics.batchSize.observe(job.docs.length);
       } catch (err) {
@@ -291,7 +292,7 @@ export async function startWorker(cfg: Config, redisUrl: string, log: Logger, me
   });
   closer.on('error', (err) => log.error({ err: err.message }, 'close worker error'));
   const ticks = closeQueue(redis, cfg.keyPrefix);
-  await ticks.upsertJobScheduler('close-tick', { every: cfg.close.tickSeconds * 1000 }, { name: 'tick', opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } } });
+  await ticks.upsertJobScheduler('close-tick', { every: cfg.close.tickSeconds * 1000 }, { name: 'tick' satisfies JobName<typeof QUEUE.close>, opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } } });
   log.info({ concurrency: cfg.worker.concurrency }, 'worker running');
   return {
     ingest: worker,

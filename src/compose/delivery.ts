@@ -7,6 +7,7 @@ import type { Metrics } from '../obs/metrics.js';
 import { connect } from '../redis/connect.js';
 import { keySpace } from '../aggregate/keys.js';
 import { QUEUE, bullPrefix, deliverQueue } from '../queue/queues.js';
+import type { JobName } from '../queue/catalog.js';
 import { deliverProcessor } from '../../jobs/deliver.js';
 import { redisDeadLetter } from '../queue/dead-letter.js';
 import type { WebhookApiDeps } from '../api/webhooks.js';
@@ -95,7 +96,7 @@ export async function startDelivery(cfg: Config, redisUrl: string, redis: Redis,
   worker.on('failed', (job, err) => log.warn({ jobId: job?.id, err: err.message, attempts: job?.attemptsMade }, 'deliver job failed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'deliver worker error'));
   await worker.waitUntilReady();
-  await queue.upsertJobScheduler('deliver-sweep', { every: d.sweepSeconds * 1000 }, { name: 'sweep', opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } } });
+  await queue.upsertJobScheduler('deliver-sweep', { every: d.sweepSeconds * 1000 }, { name: 'sweep' satisfies JobName<typeof QUEUE.deliver>, opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 100 } } });
   let closing: Promise<void> | undefined;
   return {
     dispatcher,

@@ -7,6 +7,8 @@ import type { NotifyMetrics } from './metrics.js';
 import { deliveryId, eventKey } from './signing.js';
 import { matches, type Subscription } from './subscription.js';
 import type { SubscriptionStore } from './subscription-store.js';
+import { addJob, addJobs } from '../queue/catalog.js';
+import { QUEUE } from '../queue/queues.js';
 
 /** A synthetic event sent by `POST /v1/webhooks/{id}/test`: an insight event with its own type. */
 export interface TestEvent {
@@ -113,8 +115,8 @@ export class Dispatcher {
     if (!heads.length) return;
     const data = (h: Head): DeliverJobData => ({ d: h.id, r: h.round, s: h.subscriptionId, e: h.eventKey, ...(check ? { c: 1 as const } : {}) });
     // one job (the usual case: a settled delivery hands over to the next) without addBulk's MULTI
-    if (heads.length === 1) await this.deps.queue.add('deliver', data(heads[0]!), { jobId: jobIdOf(heads[0]!) });
-    else await this.deps.queue.addBulk(heads.map((h) => ({ name: 'deliver', data: data(h), opts: { jobId: jobIdOf(h) } })));
+    if (heads.length === 1) await addJob(this.deps.queue, QUEUE.deliver, 'deliver', data(heads[0]!), { jobId: jobIdOf(heads[0]!) });
+    else await addJobs(this.deps.queue, QUEUE.deliver, 'deliver', heads.map((h) => ({ data: data(h), opts: { jobId: jobIdOf(h) } })));
   }
 
   /** Queues a settled delivery again. */

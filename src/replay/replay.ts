@@ -11,7 +11,8 @@ import type { Config } from '../config/schema.js';
 import { connect } from '../redis/connect.js';
 import { keySpace, windowOf } from '../aggregate/keys.js';
 import { readTraceFile } from '../ingest/files.js';
-import { ingestQueue } from '../queue/queues.js';
+import { QUEUE, ingestQueue } from '../queue/queues.js';
+import { addJob } from '../queue/catalog.js';
 import { createMetrics } from '../obs/metrics.js';
 import { startWorker, type WorkerHalf } from '../runtime.js';
 import { createInsights } from '../insights/build.js';
@@ -200,7 +201,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       pending.push(
         redis
           .set(job.blob, body, 'EX', cfg.markerTtlSeconds)
-          .then(() => queue.add('raw', job, { jobId: id }))
+          .then(() => addJob(queue, QUEUE.ingest, 'raw', job, { jobId: id }))
           .then(() => undefined),
       );
       texts = [];

@@ -3,7 +3,9 @@ import type { Logger } from 'pino';
 import { Backlog } from '../ingest/backlog.js';
 import { Batcher } from '../ingest/batcher.js';
 import type { Metrics } from '../obs/metrics.js';
-import { TRACE_JOB_NAME, type TraceJob } from './job.js';
+import type { TraceJob } from './job.js';
+import { addJob } from '../queue/catalog.js';
+import { QUEUE } from '../queue/queues.js';
 
 export interface TraceFeedOptions {
   /** Trace-write jobs waiting at which new documents are shed (counted) instead of queued. */
@@ -76,7 +78,7 @@ export class TraceFeed {
 
   private async enqueue(job: TraceJob): Promise<void> {
     try {
-      await this.queue.add(TRACE_JOB_NAME, job, { jobId: job.id });
+      await addJob(this.queue, QUEUE.traces, 'documents', job, { jobId: job.id });
       this.metrics?.tracesQueued.inc(job.docs.length);
     } catch (err) {
       this.metrics?.tracesDropped.inc({ reason: 'enqueue_failed' }, job.docs.length);

@@ -1,8 +1,5 @@
 import { z } from 'zod';
 
-/** Name of the jobs of the "traces" queue: documents to keep whole in the trace store. */
-export const TRACE_JOB_NAME = 'documents';
-
 /**
  * Payload of one trace-write job: accepted documents as the JSON text they were sent as (the store
  * keeps them exactly so). `id` is unique per batch; the file door derives it from its ingest batch so
