@@ -18,11 +18,16 @@ export interface ServerProcess {
 
 /**
  * `node bin/trace-insights.js start` — what `npm start` runs — on free ports, with the given settings
- * (environment variables from src/config/schema.ts). Resolves once it listens. Its JSON log lines go to
- * `onLog` (parsed), so the caller decides what a person should see.
+ * (environment variables from src/config/schema.ts; `args` for the rest, e.g. `--config <file>` for
+ * settings no variable reaches). Resolves once it listens. Its JSON log lines go to `onLog` (parsed), so
+ * the caller decides what a person should see. Used by the demo and the soak.
  */
-export function startServerProcess(env: Record<string, string>, onLog: (rec: { level: number; msg: string; [k: string]: unknown }) => void): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, 'start'], {
+export function startServerProcess(
+  env: Record<string, string>,
+  onLog: (rec: { level: number; msg: string; [k: string]: unknown }) => void,
+  args: readonly string[] = [],
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [BIN, 'start', ...args], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', UDP_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

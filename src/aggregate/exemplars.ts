@@ -16,11 +16,21 @@ import { pipeline } from '../redis/pipeline.js';
 export const EXEMPLARS_PER_WINDOW = 20;
 
 /**
- * How long a window's exemplars are kept. An insight takes them as the window closes (and again, for
- * the windows it spans, when its root cause changes), so they are needed for minutes, not for the
+ * How long a window's exemplars are kept at most. An insight takes them as the window closes (and again,
+ * for the windows it spans, when its root cause changes), so they are needed for minutes, not for the
  * aggregates' retention: at 20 per node-window they would otherwise be the largest thing in Redis.
  */
 export const EXEMPLAR_TTL_SECONDS = 7200;
+
+/**
+ * The exemplars' TTL under an aggregate retention: {@link EXEMPLAR_TTL_SECONDS}, or the retention when
+ * that is shorter. Exemplars that outlive their window's aggregates name traces of a window nothing can
+ * be judged on any more, and with a short retention (tests, the soak) they would be what Redis grows by
+ * for two hours.
+ */
+export function exemplarTtlSeconds(retentionSeconds: number): number {
+  return Math.min(EXEMPLAR_TTL_SECONDS, retentionSeconds);
+}
 
 const TIER = 1e6;
 
@@ -76,8 +86,11 @@ function best(top: Top, n: number): Array<[string, number]> {
   return [...top].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0)).slice(0, n);
 }
 
-/** Adds a batch's exemplars to a pipeline: ZADD, trim to the top, expire. Idempotent. */
-export function writeExemplars(pipe: ReturnType<Redis['pipeline']>, keys: KeySpace, batch: BatchExemplars): void {
+/**
+ * Adds a batch's exemplars to a pipeline: ZADD, trim to the top, expire after `ttlSeconds` (pass
+ * {@link exemplarTtlSeconds} of the retention). Idempotent.
+ */
+export function writeExemplars(pipe: ReturnType<Redis['pipeline']>, keys: KeySpace, batch: BatchExemplars, ttlSeconds: number = EXEMPLAR_TTL_SECONDS): void {
   for (const [w, byNode] of batch) {
     for (const [node, top] of byNode) {
       const key = keys.exemplars(w, node);
@@ -85,7 +98,7 @@ export function writeExemplars(pipe: ReturnType<Redis['pipeline']>, keys: KeySpa
       for (const [trace, score] of best(top, EXEMPLARS_PER_WINDOW)) args.push(score, trace);
       pipe.zadd(key, ...args);
       pipe.zremrangebyrank(key, 0, -(EXEMPLARS_PER_WINDOW + 1));
-      pipe.expire(key, EXEMPLAR_TTL_SECONDS);
+      pipe.expire(key, ttlSeconds);
     }
   }
 }
