@@ -48,11 +48,18 @@ export function canStartCluster(): boolean {
   return ['redis-server', 'redis-cli'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
 }
 
-export async function startCluster(masters = 3): Promise<TestCluster> {
+/** A cluster node: its port and the process, which a test may kill. */
+export interface ClusterProcess {
+  port: number;
+  child: ChildProcess;
+}
+
+export async function startCluster(masters = 3, opts: { replicas?: number } = {}): Promise<TestCluster & { nodes: ClusterProcess[] }> {
+  const replicas = opts.replicas ?? 0;
   const dir = mkdtempSync(join(tmpdir(), 'ti-cluster-'));
   const ports: number[] = [];
   const children: ChildProcess[] = [];
-  for (let i = 0; i < masters; i++) {
+  for (let i = 0; i < masters * (1 + replicas); i++) {
     const port = await freePort();
     ports.push(port);
     children.push(
@@ -60,12 +67,13 @@ export async function startCluster(masters = 3): Promise<TestCluster> {
     );
   }
   for (const p of ports) for (let i = 0; i < 100 && !(await ping(p)); i++) await sleep(50);
-  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+  const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { encoding: 'utf8' });
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
   for (const p of ports) for (let i = 0; i < 200 && !(await clusterOk(p)); i++) await sleep(50);
   return {
     target: clusterTarget(ports.map((p) => `127.0.0.1:${p}`)),
     ports,
+    nodes: ports.map((port, i) => ({ port, child: children[i]! })),
     stop: async () => {
       await Promise.all(
         children.map(
