@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.js';
 import { CloseGenerations } from './close-generations.js';
 import { pipeline } from '../redis/pipeline.js';
+import { maxScript, resolveScript } from './scripts.js';
 
 /**
  * Closing a window: once event time has passed its end plus the allowed lateness, link evidence left
@@ -46,13 +47,13 @@ export async function closeWindow(redis: Redis, keys: KeySpace, opts: CloseOptio
     (here ? usedHere : usedBefore).push(parent);
   }
   let linksResolved = 0;
-  if (pairs.length) linksResolved = Number(await redis.tiResolve(keys.pendingCallees(w), keys.links(w), opts.retentionSeconds, ...pairs));
+  if (pairs.length) linksResolved = await resolveScript.run(redis, { keys, window: w, ttl: opts.retentionSeconds, pairs });
   const cleanup = pipeline(redis);
   if (usedBefore.length) cleanup.hdel(keys.pendingCallers(w - W), ...usedBefore);
   if (usedHere.length) cleanup.hdel(keys.pendingCallers(w), ...usedHere);
   // a window is closed when it leaves the open set; re-opened by late data, it is closed again later
   cleanup.zrem(keys.openWindows(), String(w));
-  cleanup.tiMax(keys.closedThrough(), w, opts.retentionSeconds);
+  maxScript.queue(cleanup, { key: keys.closedThrough(), value: w, ttl: opts.retentionSeconds });
   // windows close oldest first, so the first one set stays the oldest
   cleanup.set(keys.closedFrom(), w, 'EX', opts.retentionSeconds, 'NX');
   // last: whoever keeps this window's contents re-reads them once it sees this close

@@ -3,11 +3,13 @@ import type { IngestJob } from '../ingest/record.js';
 import { assemble } from './assemble.js';
 import { collectExemplars, writeExemplars } from './exemplars.js';
 import type { KeySpace } from './keys.js';
-import { UnitApplier, type AggregateOptions } from './apply-unit.js';
+import { UnitApplier } from './apply-unit.js';
+import type { AggregateOptions } from './options.js';
 import { exec, StreamedSubsegments } from './streamed-subsegments.js';
 import { pipeline } from '../redis/pipeline.js';
 
-export { claimAnswer, encodeApply, type AggregateOptions } from './apply-unit.js';
+export type { AggregateOptions } from './options.js';
+export { claimAnswer, encodeApply } from './scripts.js';
 export { ORPHAN_BUCKET_SECONDS } from './streamed-subsegments.js';
 
 export interface ApplyResult {

@@ -7,6 +7,7 @@ import type { KeySpace } from './keys.js';
 import { nodeId, parseNodeId } from './graph-ids.js';
 import type { Unit, UnitApplier } from './apply-unit.js';
 import { pipeline, type Pipe } from '../redis/pipeline.js';
+import { parkScript, unparkScript } from './scripts.js';
 
 /** Parked subsegments are grouped in buckets of this many seconds of event time. */
 export const ORPHAN_BUCKET_SECONDS = 600;
@@ -84,7 +85,7 @@ export class StreamedSubsegments {
    */
   park(post: Pipe, job: IngestJob, parts: { leftovers: readonly SlimDoc[]; parked: readonly SlimDoc[]; joinedParked: readonly SlimDoc[]; unit: Unit }): { read(res: Array<[Error | null, unknown]>): ParkingAnswer } {
     const { leftovers, parked, joinedParked, unit } = parts;
-    for (const [b, pairs] of byOrphanBucket(leftovers)) post.tiPark(this.keys.orphans(b), ORPHAN_TTL_SECONDS, ...pairs);
+    for (const [b, pairs] of byOrphanBucket(leftovers)) parkScript.queue(post, { key: this.keys.orphans(b), ttl: ORPHAN_TTL_SECONDS, pairs });
     this.unpark(post, joinedParked, unit);
     // Skeletons cost a field per segment, so they are written only while the traffic has independent
     // subsegments at all (an hour after the last one seen by any worker).
@@ -139,7 +140,7 @@ export class StreamedSubsegments {
   /** Joined subsegments leave the parking, only those a claim of the unit covered; the rest wait on. */
   private unpark(post: Pipe, joined: readonly SlimDoc[], u: Unit): void {
     const covered = joined.filter((d) => u.claimed.has(memberOf(d.t, d.i)));
-    for (const [b, pairs] of byOrphanBucket(covered)) post.tiUnpark(this.keys.orphans(b), ...pairs);
+    for (const [b, pairs] of byOrphanBucket(covered)) unparkScript.queue(post, { key: this.keys.orphans(b), pairs });
   }
 
   /** Stand-ins for the segments that loose subsegments hang on, from the skeletons of applied segments. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { renewScript, unlockScript } from '../aggregate/scripts.js';
 
 /**
  * The lock that lets one live process at a time close windows and judge them, renewed while it works.
@@ -42,14 +43,14 @@ export class CloseLock {
         if (!held) return false;
         // a round trip per step of a long catch-up is not worth it; a third of the ttl leaves ample margin
         if (performance.now() - renewed < this.ttlMs / 3) return true;
-        held = (await this.redis.tiRenew(this.key, token, this.ttlMs)) === 1;
+        held = await renewScript.run(this.redis, { key: this.key, token, ttlMs: this.ttlMs });
         renewed = performance.now();
         return held;
       },
       release: async () => {
         if (!held) return;
         held = false;
-        await this.redis.tiUnlock(this.key, token);
+        await unlockScript.run(this.redis, { key: this.key, token });
       },
     };
   }

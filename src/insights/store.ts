@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Insight, InsightEvent } from './model.js';
 import { emptyLifecycle, type LifecycleState } from './lifecycle.js';
-import { withInsightScripts } from './scripts.js';
+import { commitScript, outboxDoneScript, withInsightScripts } from './scripts.js';
 import { namespaceTags } from '../redis/namespace.js';
 
 /** Events the feed keeps (the newest). */
@@ -46,14 +46,25 @@ export class InsightStore {
    * caller must not hand its events to anyone.
    */
   async commit(state: LifecycleState, events: readonly InsightEvent[], base: number | null): Promise<boolean> {
-    const keys = [this.k('state'), this.k('idx'), this.k('feed'), this.k('outbox')];
-    const args: Array<string | number> = [base === null ? '' : String(base), this.retentionSeconds, JSON.stringify(state), this.opts.outbox ? '1' : '0', FEED_LENGTH];
-    for (const e of events) {
-      const id = e.insight.id;
-      keys.push(this.k(`ins:${id}`), this.k(`ev:${id}`));
-      args.push(e.insight.startTime, id, JSON.stringify(e.insight), JSON.stringify(e));
-    }
-    return (await this.redis.insCommit(keys.length, ...keys, ...args)) === 1;
+    return commitScript.run(this.redis, {
+      state: this.k('state'),
+      index: this.k('idx'),
+      feed: this.k('feed'),
+      outbox: this.k('outbox'),
+      base,
+      ttl: this.retentionSeconds,
+      stateJson: JSON.stringify(state),
+      queue: this.opts.outbox === true,
+      feedLength: FEED_LENGTH,
+      events: events.map((e) => ({
+        insightKey: this.k(`ins:${e.insight.id}`),
+        eventsKey: this.k(`ev:${e.insight.id}`),
+        insightId: e.insight.id,
+        insightStart: e.insight.startTime,
+        insightJson: JSON.stringify(e.insight),
+        eventJson: JSON.stringify(e),
+      })),
+    });
   }
 
   /** The oldest events committed but not yet handed to delivery, in commit order. */
@@ -73,7 +84,7 @@ export class InsightStore {
       const raws = await this.redis.lrange(this.k('outbox'), 0, (opts.batch ?? 200) - 1);
       if (!raws.length) return n;
       await deliver(raws.map((x) => JSON.parse(x) as InsightEvent));
-      await this.redis.insOutboxDone(this.k('outbox'), ...raws);
+      await outboxDoneScript.run(this.redis, { outbox: this.k('outbox'), handed: raws });
       n += raws.length;
       if (opts.more && !(await opts.more())) return n;
     }

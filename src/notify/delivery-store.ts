@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { NotifyKeys } from './keys.js';
-import { withNotifyScripts } from './scripts.js';
+import type { FinishInput, FinishResult, Head, NewDelivery } from './delivery-types.js';
+import { enqueueScript, finishScript, redeliverScript, sweepScript, withNotifyScripts } from './scripts.js';
 import { pipeline } from '../redis/pipeline.js';
 
 /**
@@ -16,49 +17,7 @@ import { pipeline } from '../redis/pipeline.js';
 
 export type DeliveryStatus = 'pending' | 'retrying' | 'delivered' | 'dead';
 
-export interface NewDelivery {
-  id: string;
-  subscriptionId: string;
-  insightId: string;
-  eventKey: string;
-  eventType: string;
-  eventTime: number;
-  test?: boolean;
-}
-
-/** A job to add: the head of a group, its round (redeliveries get a new one, so a new job id), what it carries. */
-export interface Head {
-  id: string;
-  round: number;
-  subscriptionId: string;
-  eventKey: string;
-}
-
-export type Outcome = 'delivered' | 'retry' | 'dead' | 'gone' | 'skip';
-
-export interface FinishInput {
-  outcome: Outcome;
-  /** the job's round: a job of an older round records nothing */
-  round: number;
-  /** the attempt number within the round (BullMQ's attemptsStarted), when a request was made */
-  attempt?: number;
-  status?: number | null;
-  latencyMs?: number;
-  error?: string | null;
-  nextAttemptAt?: number;
-  reason?: string;
-}
-
-export interface FinishResult {
-  /** stale: the job's round is not the delivery's; done: it was settled already (nothing recorded) */
-  state: 'retrying' | 'delivered' | 'dead' | 'missing' | 'stale' | 'done';
-  /** set when this delivery disabled its subscription */
-  disabled: 'gone' | 'failures' | null;
-  /** attempts of the delivery so far, all rounds */
-  attempts: number | null;
-  next: Head | null;
-  subscriptionId: string | null;
-}
+export type { FinishInput, FinishResult, Head, NewDelivery, Outcome } from './delivery-types.js';
 
 export interface DeliveryView {
   id: string;
@@ -118,15 +77,13 @@ export class DeliveryStore {
     const ttl = this.times.ttlSeconds;
     const p = pipeline(this.redis);
     for (const [key, json] of events) p.set(this.keys.event(key), json, 'EX', ttl);
-    for (const d of deliveries) {
-      p.whEnqueue(this.keys.delivery(d.id), this.keys.tag, d.id, d.subscriptionId, d.insightId, t, ttl, this.times.logMaxEntries, 'ev', d.eventKey, 'type', d.eventType, 'et', d.eventTime, 'test', d.test ? 1 : 0);
-    }
+    const answers = deliveries.map((delivery) => enqueueScript.queue(p, { keys: this.keys, delivery, now: t, ttl, logMaxEntries: this.times.logMaxEntries }));
     const res = (await p.exec()) ?? [];
     const heads: Head[] = [];
     res.slice(events.size).forEach(([err, r], i) => {
       if (err) throw err;
       const d = deliveries[i]!;
-      if (r === 1) heads.push({ id: d.id, round: 0, subscriptionId: d.subscriptionId, eventKey: d.eventKey });
+      if (answers[i]!(r) === 'head') heads.push({ id: d.id, round: 0, subscriptionId: d.subscriptionId, eventKey: d.eventKey });
     });
     return heads;
   }
@@ -144,49 +101,21 @@ export class DeliveryStore {
 
   async finish(id: string, f: FinishInput): Promise<FinishResult> {
     const t = this.times;
-    const r = (await this.redis.whFinish(
-      this.keys.delivery(id),
-      this.keys.tag,
-      id,
-      f.round,
-      f.outcome,
-      this.now(),
-      f.attempt ?? '',
-      f.status ?? '',
-      f.latencyMs ?? '',
-      f.error ?? '',
-      f.nextAttemptAt ?? '',
-      t.ttlSeconds,
-      t.disableAfterFailures,
-      t.subscriptionTtlSeconds,
-      f.reason ?? '',
-    )) as Array<string | number>;
-    const sub = String(r[2] ?? '');
-    const head = String(r[4] ?? '');
-    return {
-      state: r[0] as FinishResult['state'],
-      disabled: (r[1] || null) as FinishResult['disabled'],
-      subscriptionId: sub || null,
-      attempts: r[3] === '' || r[3] === undefined ? null : Number(r[3]),
-      next: head ? { id: head, round: Number(r[5] ?? 0), subscriptionId: sub, eventKey: String(r[6]) } : null,
-    };
+    return finishScript.run(this.redis, { keys: this.keys, id, finish: f, now: this.now(), ttl: t.ttlSeconds, disableAfterFailures: t.disableAfterFailures, subscriptionTtl: t.subscriptionTtlSeconds });
   }
 
   /** Queues a settled delivery again (same webhook id, fresh schedule). */
   async redeliver(id: string): Promise<{ ok: true; head: Head | null } | { ok: false; reason: 'missing' | 'busy' | 'expired' }> {
-    const [kind, round, sub, ev] = await this.redis.whRedeliver(this.keys.delivery(id), this.keys.tag, id, this.now(), this.times.ttlSeconds);
-    if (kind === 'head') return { ok: true, head: { id, round: Number(round), subscriptionId: sub!, eventKey: ev! } };
-    if (kind === 'queued') return { ok: true, head: null };
-    return { ok: false, reason: kind as 'missing' | 'busy' | 'expired' };
+    const r = await redeliverScript.run(this.redis, { keys: this.keys, id, now: this.now(), ttl: this.times.ttlSeconds });
+    if (r.kind === 'head') return { ok: true, head: r.head };
+    if (r.kind === 'queued') return { ok: true, head: null };
+    return { ok: false, reason: r.kind };
   }
 
   /** Heads of groups idle for `idleMs`: their jobs are re-added in case one was lost. */
   async sweep(idleMs: number, limit = 1000): Promise<Head[]> {
     const t = this.now();
-    const r = await this.redis.whSweep(this.keys.groups(), this.keys.tag, t - idleMs, t, limit);
-    const out: Head[] = [];
-    for (let i = 0; i + 3 < r.length; i += 4) out.push({ id: r[i]!, round: Number(r[i + 1] ?? 0), subscriptionId: r[i + 2]!, eventKey: r[i + 3]! });
-    return out;
+    return sweepScript.run(this.redis, { keys: this.keys, idleSince: t - idleMs, now: t, limit });
   }
 
   async get(id: string): Promise<DeliveryView | null> {

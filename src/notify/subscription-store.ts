@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { NotifyKeys } from './keys.js';
-import { withNotifyScripts } from './scripts.js';
+import { hsetIfExistsScript, withNotifyScripts } from './scripts.js';
 import { generateSecret, subscriptionId } from './signing.js';
 import type { CreateBody, DisabledReason, Filters, Format, Subscription, UpdateBody } from './subscription.js';
 import { pipeline } from '../redis/pipeline.js';
@@ -87,7 +87,7 @@ export class SubscriptionStore {
     if (body.format !== undefined) fields.format = body.format;
     if (body.enabled === true && cur.status !== 'active') Object.assign(fields, { status: 'active', disabledReason: '', disabledAt: '', failures: 0 });
     if (body.enabled === false && cur.status === 'active') Object.assign(fields, { status: 'disabled', disabledReason: 'manual', disabledAt: t });
-    const ok = await this.redis.whHsetIfExists(this.keys.sub(id), this.ttlSeconds, ...Object.entries(fields).flat());
+    const ok = await hsetIfExistsScript.run(this.redis, { key: this.keys.sub(id), ttl: this.ttlSeconds, fields });
     return ok ? this.get(id) : null;
   }
 
@@ -98,7 +98,7 @@ export class SubscriptionStore {
     const t = this.now();
     const secret = generateSecret();
     const fields = graceSeconds > 0 ? { secret, prevSecret: cur.secret, prevSecretUntil: t + graceSeconds * 1000, updatedAt: t } : { secret, prevSecret: '', prevSecretUntil: '', updatedAt: t };
-    const ok = await this.redis.whHsetIfExists(this.keys.sub(id), this.ttlSeconds, ...Object.entries(fields).flat());
+    const ok = await hsetIfExistsScript.run(this.redis, { key: this.keys.sub(id), ttl: this.ttlSeconds, fields });
     return ok ? this.get(id) : null;
   }
 
