@@ -1,11 +1,11 @@
 import type { Redis, Result } from 'ioredis';
 import { defineScripts, Script } from '../redis/script.js';
 import type { FinishInput, FinishResult, Head, NewDelivery } from './delivery-types.js';
-import type { NotifyKeys } from './keys.js';
+import { notifyKeysLua, type NotifyKeys } from './keys.js';
 
 /**
- * The webhook Lua scripts (src/notify/lua, `<command>-<numKeys>.lua`), each with the one typed
- * function that encodes its KEYS/ARGV and decodes its answer.
+ * The webhook Lua scripts (src/notify/lua, `<command>-<numKeys>.lua`; shared fragments in lua/include),
+ * each with the one typed function that encodes its KEYS/ARGV and decodes its answer.
  */
 
 declare module 'ioredis' {
@@ -106,7 +106,13 @@ export const hsetIfExistsScript = new Script(
 const scripts = [enqueueScript, finishScript, redeliverScript, sweepScript, hsetIfExistsScript].map((s) => s.def);
 const loaded = new WeakSet<Redis>();
 
+/**
+ * Fragments made at load time for the scripts' `--!include` lines: the key layout, from keys.ts, so
+ * that the scripts derive a delivery's group, log or subscription key exactly as TypeScript names it.
+ */
+export const notifyLuaFragments: Readonly<Record<string, string>> = { 'notify-keys.lua': notifyKeysLua() };
+
 /** Registers the webhook Lua commands on a connection (idempotent). */
 export function withNotifyScripts(redis: Redis): Redis {
-  return defineScripts(redis, new URL('./lua/', import.meta.url), scripts, loaded);
+  return defineScripts(redis, new URL('./lua/', import.meta.url), scripts, loaded, notifyLuaFragments);
 }

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clusterNodesOf } from '../../src/redis/target.js';
+import { luaSource } from '../../src/redis/lua.js';
+import { notifyLuaFragments } from '../../src/notify/scripts.js';
 import { CloseLock } from '../../src/insights/close-lock.js';
 import { keySpace } from '../../src/aggregate/keys.js';
 import { SAMPLE_ALL, type Scenario } from '../../src/sim/model.js';
@@ -28,7 +30,9 @@ const root = fileURLToPath(new URL('../../src/', import.meta.url));
 const scripts = new Map<string, string>(); // sha1 → folder/file
 for (const folder of ['aggregate', 'insights', 'notify']) {
   for (const f of readdirSync(`${root}${folder}/lua`)) {
-    if (f.endsWith('.lua')) scripts.set(createHash('sha1').update(readFileSync(`${root}${folder}/lua/${f}`, 'utf8')).digest('hex'), `${folder}/${f}`);
+    // as sent: `--!include` lines expanded (lua.ts), with the fragments generated at load time
+    const text = () => luaSource(new URL(`../../src/${folder}/lua/`, import.meta.url), f, folder === 'notify' ? notifyLuaFragments : {});
+    if (f.endsWith('.lua')) scripts.set(createHash('sha1').update(text()).digest('hex'), `${folder}/${f}`);
   }
 }
 

@@ -8,7 +8,9 @@
 -- ARGV[8] latency ms  [9] error ('' none)  [10] next attempt at (ms, retry)  [11] ttl (s)
 -- ARGV[12] failures that disable  [13] subscription ttl (s)  [14] dead-letter reason
 -- Returns {state, disabledReason or '', subscription id, attempts, head id, head round, head event key}
--- Derived keys are built from the tag: every key of this script shares one slot.
+-- Derived keys are built from the tag (notify-keys.lua): every key of this script shares one slot.
+--!include notify-keys.lua
+--!include group-head.lua
 local tag, id, outcome, now, ttl = ARGV[1], ARGV[2], ARGV[4], ARGV[5], ARGV[11]
 local d = redis.call('HMGET', KEYS[1], 'sub', 'ins', 'round', 'st', 'base', 'att')
 if not d[1] then return {'missing', '', '', '', '', '', ''} end
@@ -24,7 +26,7 @@ else
     redis.call('HSET', KEYS[1], 'att', att, 'code', ARGV[7], 'ms', ARGV[8], 'err', ARGV[9], 'la', now)
     -- the attempt log keeps deliveries that needed more than one attempt (a first-time success says it all)
     if outcome ~= 'delivered' or tonumber(ARGV[6]) > 1 then
-      local a = tag .. 'da:' .. id
+      local a = key_attempts(tag, id)
       redis.call('RPUSH', a, cjson.encode({
         attempt = att, at = tonumber(now), status = tonumber(ARGV[7]) or cjson.null,
         latencyMs = tonumber(ARGV[8]) or cjson.null, error = ARGV[9] ~= '' and ARGV[9] or cjson.null }))
@@ -37,7 +39,7 @@ else
     redis.call('HSET', KEYS[1], 'st', 'retrying', 'next', ARGV[10])
     return {'retrying', '', sub, att, '', '', ''}
   end
-  local s = tag .. 'sub:' .. sub
+  local s = key_sub(tag, sub)
   local active = redis.call('HGET', s, 'status') == 'active'
   if outcome == 'delivered' then
     redis.call('HSET', KEYS[1], 'st', 'delivered', 'da', now, 'next', '')
@@ -59,18 +61,13 @@ else
   end
 end
 -- the group moves on (a stale job leaves it alone: the current round's job owns the head)
-local g = tag .. 'g:' .. sub .. ':' .. ins
+local g = key_group(tag, sub, ins)
 if state ~= 'stale' and redis.call('LINDEX', g, 0) == id then redis.call('LPOP', g) end
-local head
-while true do
-  head = redis.call('LINDEX', g, 0)
-  if not head or redis.call('EXISTS', tag .. 'd:' .. head) == 1 then break end
-  redis.call('LPOP', g)
-end
+local head = live_head(tag, g)
 if not head then
-  redis.call('ZREM', tag .. 'groups', g)
+  redis.call('ZREM', key_groups(tag), g)
   return {state, disabled, sub, att or '', '', '', ''}
 end
-redis.call('ZADD', tag .. 'groups', now, g)
-local h = redis.call('HMGET', tag .. 'd:' .. head, 'round', 'ev')
+redis.call('ZADD', key_groups(tag), now, g)
+local h = redis.call('HMGET', key_delivery(tag, head), 'round', 'ev')
 return {state, disabled, sub, att or '', head, h[1], h[2]}

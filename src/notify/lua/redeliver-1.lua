@@ -3,19 +3,17 @@
 -- KEYS[1] the delivery hash
 -- ARGV[1] key tag  [2] delivery id  [3] now (ms)  [4] ttl (s)
 -- Returns {'missing'} | {'busy'} | {'expired'} | {'head' | 'queued', round, subscription id, event key}
+--!include notify-keys.lua
+--!include group-append.lua
 local tag, id, now, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local d = redis.call('HMGET', KEYS[1], 'st', 'sub', 'ins', 'ev', 'att')
 if not d[1] then return {'missing'} end
 if d[1] ~= 'dead' and d[1] ~= 'delivered' then return {'busy'} end
-local ev = tag .. 'ev:' .. d[4]
+local ev = key_event(tag, d[4])
 if redis.call('EXISTS', ev) == 0 then return {'expired'} end
 local r = redis.call('HINCRBY', KEYS[1], 'round', 1)
 redis.call('HSET', KEYS[1], 'st', 'pending', 'base', d[5], 'next', '', 'reason', '', 'ua', now)
 redis.call('EXPIRE', KEYS[1], ttl)
 redis.call('EXPIRE', ev, ttl)
-local g = tag .. 'g:' .. d[2] .. ':' .. d[3]
-local n = redis.call('RPUSH', g, id)
-redis.call('EXPIRE', g, ttl)
-redis.call('ZADD', tag .. 'groups', now, g)
-redis.call('EXPIRE', tag .. 'groups', ttl)
+local n = group_append(tag, key_group(tag, d[2], d[3]), id, now, ttl)
 return {n == 1 and 'head' or 'queued', tostring(r), d[2], d[4]}

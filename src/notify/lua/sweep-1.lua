@@ -4,18 +4,15 @@
 -- KEYS[1] the groups sorted set
 -- ARGV[1] key tag  [2] idle since (ms)  [3] now (ms)  [4] at most this many groups
 -- Returns {id1, round1, sub1, event1, id2, ...}
+--!include notify-keys.lua
+--!include group-head.lua
 local tag = ARGV[1]
 local out = {}
 for _, g in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))) do
-  local head
-  while true do
-    head = redis.call('LINDEX', g, 0)
-    if not head or redis.call('EXISTS', tag .. 'd:' .. head) == 1 then break end
-    redis.call('LPOP', g)
-  end
+  local head = live_head(tag, g)
   if head then
     redis.call('ZADD', KEYS[1], ARGV[3], g)
-    local h = redis.call('HMGET', tag .. 'd:' .. head, 'round', 'sub', 'ev')
+    local h = redis.call('HMGET', key_delivery(tag, head), 'round', 'sub', 'ev')
     out[#out + 1] = head
     out[#out + 1] = h[1]
     out[#out + 1] = h[2]
