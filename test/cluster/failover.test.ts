@@ -36,14 +36,19 @@ describe.skipIf(!process.env.TEST_ON_CLUSTER || !process.env.TEST_FAILOVER || !c
   }, 120_000);
 
   it('goes on by itself and counts nothing twice; what is lost is measured', async () => {
+    const say = (m: string) => process.env.DEBUG_FAILOVER && console.log(`[failover ${new Date().toISOString().slice(11, 19)}] ${m}`);
+    say('starting the cluster');
     const cluster = await startCluster(3, { replicas: 1 });
+    say('cluster up');
     cleanup.push(() => cluster.stop());
     const keyPrefix = uniquePrefix('failover');
     const cfg = loadConfig({ overrides: { keyPrefix, port: 0, udpPort: 0, host: '127.0.0.1', logLevel: 'silent', windowSeconds: 60 } });
     const log = pino({ level: 'silent' });
     const metrics = createMetrics();
     const server = await startServer(cfg, cluster.target, log, metrics);
+    say('server up');
     const worker: Running = await startWorker(cfg, cluster.target, log, metrics);
+    say('worker up');
     const redis = connect(cluster.target, 'worker');
     cleanup.push(async () => {
       redis.disconnect();
@@ -66,6 +71,7 @@ describe.skipIf(!process.env.TEST_ON_CLUSTER || !process.env.TEST_FAILOVER || !c
         const r = await fetch(`http://127.0.0.1:${server.httpPort}/TraceSegments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
         if (r?.status === 200) break;
         refused++;
+        if (process.env.DEBUG_FAILOVER) console.log(`refused after ${Date.now() - sent} ms: ${r?.status ?? 'no answer'} ${r ? (await r.text()).slice(0, 200) : ''}`);
         await sleep(200);
       }
       if (killedAt) stallMs = Math.max(stallMs, Date.now() - sent);
@@ -77,6 +83,7 @@ describe.skipIf(!process.env.TEST_ON_CLUSTER || !process.env.TEST_FAILOVER || !c
         const port = Number(/:(\d+)@/.exec(masters[0]!)![1]);
         cluster.nodes.find((n) => n.port === port)!.child.kill('SIGKILL');
         killedAt = Date.now();
+        say(`killed the master on ${port}`);
       }
     }
     // the workers catch up: wait until the count stops changing, read through a client that learns the
