@@ -167,6 +167,7 @@ describe('PostgreSQL away for 30 s under live traffic', () => {
     expect(shed).toBeGreaterThan(0);
     expect(await value(stack.metrics.tracesDropped)).toBe(shed);
     expect(written + shed).toBe(total);
+    console.log(`postgres away ${OUTAGE_MS / 1000} s: ${total} documents sent, ${written} stored, ${shed} shed (counted as buffer_full); ${segments} segments counted exactly; ${expected.length} insight events, equal to the run without a store`);
     const [{ n }] = (await sql`select count(*)::int as n from outage.documents`) as unknown as [{ n: number }];
     expect(n).toBe(written);
     // everything sent after PostgreSQL came back is there
