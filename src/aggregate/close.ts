@@ -3,6 +3,7 @@ import type { KeySpace } from './keys.js';
 import { CloseGenerations } from './close-generations.js';
 import { pipeline } from '../redis/pipeline.js';
 import { maxScript, resolveScript } from './scripts.js';
+import { matchCallees } from './link-match.js';
 
 /**
  * Closing a window: once event time has passed its end plus the allowed lateness, link evidence left
@@ -39,13 +40,20 @@ export async function closeWindow(redis: Redis, keys: KeySpace, opts: CloseOptio
   const pairs: string[] = [];
   const usedBefore: string[] = [];
   const usedHere: string[] = [];
-  for (const [parent, callee] of Object.entries(callees)) {
+  // a callee's caller is in its window, or the one before (a call starts before the segment it reaches)
+  const callerOf = ({ parent }: { parent: string }) => {
     const here = callersHere[parent];
     const edge = here ?? callersBefore[parent];
-    if (!edge) continue;
-    pairs.push(parent, `${edge}>${callee}`);
-    (here ? usedHere : usedBefore).push(parent);
-  }
+    return edge ? { edge, used: here ? usedHere : usedBefore } : undefined;
+  };
+  matchCallees(
+    Object.entries(callees).map(([parent, node]) => ({ parent, node })),
+    callerOf,
+    (caller, { parent }, link) => {
+      pairs.push(parent, link);
+      caller.used.push(parent);
+    },
+  );
   let linksResolved = 0;
   if (pairs.length) linksResolved = await resolveScript.run(redis, { keys, window: w, ttl: opts.retentionSeconds, pairs });
   const cleanup = pipeline(redis);

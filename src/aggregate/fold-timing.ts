@@ -3,6 +3,7 @@ import { bucketIndex, bucketName } from './histogram.js';
 import { CLIENT_TYPE, REMOTE_TYPE, edgeId, nodeId } from './graph-ids.js';
 import { callsUnionLength, memberAt, type Deltas } from './fold.js';
 import { windowOf } from './keys.js';
+import { matchCallees } from './link-match.js';
 
 /**
  * Where time goes, as histograms a detector can judge without being misled by the operation mix:
@@ -169,8 +170,8 @@ export function foldTiming(segments: readonly SlimDoc[], owned: ReadonlySet<stri
   /** calls a callee in the batch may answer, by trace + id: the gap of an unwrapped one needs the
    * callee's segment, and an untraced remote one is linked here (fold() links traced calls) */
   const open = new Map<string, { edge: string; window: number; seconds: number; gap: boolean; link: boolean }>();
-  /** counted segments that name a caller: (index, node id, window) */
-  const callees: Array<{ seg: SlimDoc; node: string; window: number }> = [];
+  /** counted segments that name a caller: (segment, its parent, node id, window) */
+  const callees: Array<{ seg: SlimDoc; parent: string; node: string; window: number }> = [];
   const calls: Call[] = [];
   for (let k = 0; k < segments.length; k++) {
     const seg = segments[k]!;
@@ -196,7 +197,7 @@ export function foldTiming(segments: readonly SlimDoc[], owned: ReadonlySet<stri
     if (!seg.p) {
       const client = delta!.edges.get(ids.edge(ids.node(CLIENT_TYPE, seg.n), from));
       if (client) late(client, seg, w, windowSeconds);
-    } else callees.push({ seg, node: from, window: w });
+    } else callees.push({ seg, parent: seg.p, node: from, window: w });
     for (let i = 0; i < calls.length; i++) {
       const { call, view, wrapped } = calls[i]!;
       if (call.st) continue; // streamed: counted (or not) with its own document
@@ -213,11 +214,13 @@ export function foldTiming(segments: readonly SlimDoc[], owned: ReadonlySet<stri
     }
   }
   if (!open.size) return;
-  for (const { seg, node, window } of callees) {
-    const key = `${seg.t}/${seg.p}`;
+  const callerOf = (callee: (typeof callees)[number]) => {
+    const key = `${callee.seg.t}/${callee.parent}`;
     const c = open.get(key);
-    if (!c) continue;
-    open.delete(key);
+    if (c) open.delete(key);
+    return c;
+  };
+  matchCallees(callees, callerOf, (c, { seg, node, window }, link) => {
     const d = deltas.get(c.window);
     if (c.gap) {
       const fields = d?.edges.get(c.edge);
@@ -229,8 +232,7 @@ export function foldTiming(segments: readonly SlimDoc[], owned: ReadonlySet<stri
     const pending = deltas.get(window)?.pendingCallees;
     if (c.link && d && pending?.get(seg.p!) === node) {
       pending.delete(seg.p!);
-      const l = `${c.edge}>${node}`;
-      d.links.set(l, (d.links.get(l) ?? 0) + 1);
+      d.links.set(link, (d.links.get(link) ?? 0) + 1);
     }
-  }
+  });
 }

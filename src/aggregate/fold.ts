@@ -2,6 +2,7 @@ import { FLAG_ERROR, FLAG_FAULT, FLAG_THROTTLE, type SlimDoc, type SlimEntity } 
 import { bucketIndex, bucketName } from './histogram.js';
 import { CLIENT_TYPE, REMOTE_TYPE, edgeId, nodeId } from './graph-ids.js';
 import { windowOf } from './keys.js';
+import { matchCallees } from './link-match.js';
 
 /**
  * Folds a batch of assembled segments into per-window deltas, in memory, so that each window costs one
@@ -249,11 +250,9 @@ export function callsUnionLength(calls: readonly SlimEntity[], n: number, lo: nu
   return total;
 }
 
-/** An edge from a node to the alias node of a call, met in the batch, with its links by callee node id. */
+/** An edge from a node to the alias node of a call, met in the batch. */
 interface EdgeEntry {
   id: string;
-  /** callee node id → link id `edgeId>calleeNodeId` */
-  links: Map<string, string> | undefined;
 }
 
 /** A node met in the batch: its id, and the edges from it, computed once per batch. */
@@ -266,7 +265,8 @@ interface NodeEntry {
 }
 
 interface CallerSub {
-  edge: EdgeEntry;
+  /** edge id */
+  edge: string;
   window: number;
 }
 
@@ -280,7 +280,7 @@ class Caller implements CallerSub {
   constructor(
     readonly trace: string,
     readonly id: string,
-    public edge: EdgeEntry,
+    public edge: string,
     public window: number,
     /** another caller with the same id, in another trace */
     readonly next: Caller | undefined,
@@ -290,7 +290,8 @@ class Caller implements CallerSub {
 interface Callee {
   trace: string;
   parent: string;
-  node: NodeEntry;
+  /** node id */
+  node: string;
   window: number;
 }
 
@@ -354,20 +355,12 @@ class FoldState {
   callEdge(from: NodeEntry, call: SlimEntity): EdgeEntry {
     const alias = call.ns === 'a' ? this.id(call.ty ?? `AWS::${call.n}`, call.n) : this.id(REMOTE_TYPE, call.n);
     let edge = from.edges.get(alias);
-    if (edge === undefined) from.edges.set(alias, (edge = { id: edgeId(from.id, alias), links: undefined }));
+    if (edge === undefined) from.edges.set(alias, (edge = { id: edgeId(from.id, alias) }));
     return edge;
   }
 
-  /** Link id `edgeId>calleeNodeId`. */
-  link(edge: EdgeEntry, callee: NodeEntry): string {
-    const links = (edge.links ??= new Map());
-    let link = links.get(callee.id);
-    if (link === undefined) links.set(callee.id, (link = `${edge.id}>${callee.id}`));
-    return link;
-  }
-
   /** Remembers a traced call (the last one met wins, in the place of the first). */
-  addCaller(trace: string, id: string, edge: EdgeEntry, window: number): void {
+  addCaller(trace: string, id: string, edge: string, window: number): void {
     if (this.byString) {
       this.callers.set(`${trace}/${id}`, { edge, window });
       return;
@@ -407,14 +400,14 @@ class FoldState {
   waitingCallers(): void {
     if (this.byString) {
       for (const [key, caller] of this.callers) {
-        this.window(caller.window).delta.pendingCallers.set(key.slice(key.indexOf('/') + 1), caller.edge.id);
+        this.window(caller.window).delta.pendingCallers.set(key.slice(key.indexOf('/') + 1), caller.edge);
       }
       return;
     }
     const list = this.callerList;
     for (let i = 0; i < list.length; i++) {
       const c = list[i]!;
-      if (!c.matched) this.window(c.window).delta.pendingCallers.set(c.id, c.edge.id);
+      if (!c.matched) this.window(c.window).delta.pendingCallers.set(c.id, c.edge);
     }
   }
 
@@ -465,7 +458,7 @@ function walkCalls(st: FoldState, trace: string, node: NodeEntry, e: SlimEntity,
         const edge = st.callEdge(node, c);
         addRequest(x.edges, edge.id, c.f ?? 0, c.e - c.s);
         if (c.e > x.delta.maxEventTime) x.delta.maxEventTime = c.e;
-        if (c.tr) st.addCaller(trace, c.i, edge, cw);
+        if (c.tr) st.addCaller(trace, c.i, edge.id, cw);
       }
       walkCalls(st, trace, node, c, true, counts);
     } else walkCalls(st, trace, node, c, inCall, counts);
@@ -524,21 +517,22 @@ export function fold(segments: readonly SlimDoc[], owned: ReadonlySet<string>, w
     const waiting = n ? callsUnionLength(calls, n, seg.s, seg.e) : 0;
     if (stats.ownTimeUs < 0) stats.ownTimeUs = stats.slot(F.ownTimeUs);
     stats.values[stats.ownTimeUs]! += Math.round((duration - waiting) * 1e6);
-    if (seg.p) callees.push({ trace, parent: seg.p, node, window: w });
+    if (seg.p) callees.push({ trace, parent: seg.p, node: node.id, window: w });
     else addRequest(x.edges, st.clientEdge(node, seg.n), flags, duration);
   }
   calls.length = 0;
 
-  // Links between a traced call and its callee's segment, matched here when both are in the batch.
-  for (let i = 0; i < callees.length; i++) {
-    const c = callees[i]!;
-    const caller = st.matchCaller(c.trace, c.parent);
-    if (caller) {
+  // Links between a traced call and its callee's segment, matched here when both are in the batch (a
+  // call answers one segment: matchCaller takes it); the rest wait in Redis for the window's close.
+  matchCallees(
+    callees,
+    (c) => st.matchCaller(c.trace, c.parent),
+    (caller, _c, link) => {
       const d = st.window(caller.window).delta;
-      const link = st.link(caller.edge, c.node);
       d.links.set(link, (d.links.get(link) ?? 0) + 1);
-    } else st.window(c.window).delta.pendingCallees.set(c.parent, c.node.id);
-  }
+    },
+    (c) => st.window(c.window).delta.pendingCallees.set(c.parent, c.node),
+  );
   st.waitingCallers();
   st.finish();
   return st.deltas;

@@ -4,6 +4,7 @@ import { windowOf } from './keys.js';
 import { emptyStats, mergeStats, statsFromHash, type Stats } from './stats.js';
 import { CLIENT_TYPE, parseEdgeId, parseNodeId, type NodeRef } from './graph-ids.js';
 import { pipeline } from '../redis/pipeline.js';
+import { matchCallees, parseLinkId } from './link-match.js';
 
 /** What one window holds, read back from Redis. */
 export interface WindowData {
@@ -100,12 +101,9 @@ function matchPending(raws: RawWindow[]): void {
   const callerAt = new Map<string, { raw: RawWindow; edge: string }>();
   for (const raw of raws) for (const [sub, edge] of Object.entries(raw.pendingCallers)) callerAt.set(sub, { raw, edge });
   for (const raw of raws) {
-    for (const [parent, callee] of Object.entries(raw.pendingCallees)) {
-      const c = callerAt.get(parent);
-      if (!c) continue;
-      const key = `${c.edge}>${callee}`;
-      c.raw.links.set(key, (c.raw.links.get(key) ?? 0) + 1);
-    }
+    // not taken: nothing is written, and a later read must match the same evidence again
+    const callees = Object.entries(raw.pendingCallees).map(([parent, node]) => ({ parent, node }));
+    matchCallees(callees, (c) => callerAt.get(c.parent), (c, _callee, link) => c.raw.links.set(link, (c.raw.links.get(link) ?? 0) + 1));
   }
 }
 
@@ -165,9 +163,7 @@ export function buildGraph(windows: readonly WindowData[], evidence: ReadonlyMap
   // the callee each aliased edge resolves to: the one most links point at
   const target = new Map<string, { callee: string; n: number }>();
   for (const [link, n] of evidence) {
-    const gt = link.lastIndexOf('>');
-    const edge = link.slice(0, gt);
-    const callee = link.slice(gt + 1);
+    const { edge, callee } = parseLinkId(link);
     const cur = target.get(edge);
     if (!cur || n > cur.n || (n === cur.n && callee < cur.callee)) target.set(edge, { callee, n });
   }
