@@ -248,7 +248,7 @@ async function main(): Promise<number> {
     return 0;
   }
   if (verdict.ok) console.log(`\n  PASS: RSS, used_memory and keys grew at most ${LIMIT_PCT} % from minute ${FROM_MINUTE} to minute ${last.minute}: state is bounded.`);
-  else console.log(`\n  FAIL: ${verdict.grew.join(', ')} grew more than ${LIMIT_PCT} % from minute ${FROM_MINUTE} to minute ${last.minute} (see the key census above).`);
+  else console.log(`\n  FAIL: ${verdict.grew.map((g) => ({ rss: 'RSS', usedMemory: 'used_memory', keys: 'keys' })[g]).join(', ')} grew more than ${LIMIT_PCT} % from minute ${FROM_MINUTE} to minute ${last.minute} (see the key census above).`);
   return verdict.ok ? 0 : 1;
 }
 
