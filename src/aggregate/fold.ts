@@ -2,7 +2,7 @@ import { FLAG_ERROR, FLAG_FAULT, FLAG_THROTTLE, type SlimDoc, type SlimEntity } 
 import { bucketIndex, bucketName } from './histogram.js';
 import { CLIENT_TYPE, REMOTE_TYPE, edgeId, nodeId } from './graph-ids.js';
 import { windowOf } from './keys.js';
-import { matchCallees } from './link-match.js';
+import { LinkIds, matchCallees } from './link-match.js';
 
 /**
  * Folds a batch of assembled segments into per-window deltas, in memory, so that each window costs one
@@ -532,6 +532,7 @@ export function fold(segments: readonly SlimDoc[], owned: ReadonlySet<string>, w
       d.links.set(link, (d.links.get(link) ?? 0) + 1);
     },
     (c) => st.window(c.window).delta.pendingCallees.set(c.parent, c.node),
+    new LinkIds(),
   );
   st.waitingCallers();
   st.finish();

@@ -30,20 +30,38 @@ export function parseLinkId(link: string): { edge: string; callee: string } {
 }
 
 /**
+ * Link ids met while folding a batch, built once each: a fresh concatenation used as a Map key is
+ * flattened and hashed again on every use, which costs fold's hot loop more than the lookups here.
+ */
+export class LinkIds {
+  private readonly byEdge = new Map<string, Map<string, string>>();
+
+  id(edge: string, calleeNode: string): string {
+    let byCallee = this.byEdge.get(edge);
+    if (byCallee === undefined) this.byEdge.set(edge, (byCallee = new Map()));
+    let link = byCallee.get(calleeNode);
+    if (link === undefined) byCallee.set(calleeNode, (link = linkId(edge, calleeNode)));
+    return link;
+  }
+}
+
+/**
  * Matches each callee with the call it answers and hands over the pair with their link; a callee whose
  * caller is not found goes to `waiting` (to wait in Redis, or to be left alone).
  * @param callerOf the caller a callee names by its `parent`, where this stage looks for it; it may
  *   also take the caller, when a caller answers one callee only.
+ * @param ids where link ids come from (fold passes one {@link LinkIds} per batch)
  */
 export function matchCallees<E extends CalleeSide, C extends CallerSide>(
   callees: Iterable<E>,
   callerOf: (callee: E) => C | undefined,
   linked: (caller: C, callee: E, link: string) => void,
   waiting?: (callee: E) => void,
+  ids?: LinkIds,
 ): void {
   for (const callee of callees) {
     const caller = callerOf(callee);
-    if (caller) linked(caller, callee, linkId(caller.edge, callee.node));
+    if (caller) linked(caller, callee, ids ? ids.id(caller.edge, callee.node) : linkId(caller.edge, callee.node));
     else waiting?.(callee);
   }
 }
