@@ -28,6 +28,8 @@ export default defineConfig({
             'test/integration/webhooks-insights.test.ts',
           ],
           globalSetup: ['test/cluster/setup.ts'],
+          // this project's workers only: they take the cluster's target from the set-up (test/helpers/redis.ts)
+          env: { TEST_ON_CLUSTER: '1' },
           testTimeout: 240_000,
           hookTimeout: 60_000,
           fileParallelism: false,

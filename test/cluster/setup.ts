@@ -1,16 +1,23 @@
+import type { TestProject } from 'vitest/node';
 import { canStartCluster, startCluster, type TestCluster } from '../helpers/cluster.js';
 
 /**
- * Global set-up of the `cluster` test project: a real 3-master Redis Cluster on free loopback ports,
- * which the project's tests (the same files the other projects run) use through TEST_REDIS_URL.
+ * Global set-up of the `cluster` test project: a real 3-master Redis Cluster on free loopback ports.
+ * Its target reaches this project's tests only (provide/inject, read by test/helpers/redis.ts), never
+ * the other projects running beside it: setting an environment variable here would move them all.
  */
 let cluster: TestCluster | undefined;
 
-export async function setup(): Promise<void> {
+declare module 'vitest' {
+  export interface ProvidedContext {
+    clusterTarget: string;
+  }
+}
+
+export async function setup(project: TestProject): Promise<void> {
   if (!canStartCluster()) throw new Error('the cluster tests need redis-server and redis-cli (apt-get install redis-server redis-tools)');
   cluster = await startCluster(3);
-  process.env.TEST_REDIS_URL = cluster.target;
-  process.env.TEST_ON_CLUSTER = '1';
+  project.provide('clusterTarget', cluster.target);
 }
 
 export async function teardown(): Promise<void> {

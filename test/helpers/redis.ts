@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { inject } from 'vitest';
 import type { ConnectionOptions } from 'bullmq';
 import { connect } from '../../src/redis/connect.js';
 import { dropNamespace } from '../../src/redis/namespace.js';
 import { clusterNodesOf } from '../../src/redis/target.js';
 
-/** The Redis tests use: TEST_REDIS_URL, else REDIS_URL, else the developer/CI default. */
-export const redisUrl = process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+/**
+ * The Redis tests use: in the `cluster` project, the cluster its set-up started (test/cluster/setup.ts);
+ * else TEST_REDIS_URL, else REDIS_URL, else the developer/CI default.
+ */
+export const redisUrl = (process.env.TEST_ON_CLUSTER ? inject('clusterTarget') : undefined) ?? process.env.TEST_REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /**
  * The environment that points a child process (`trace-insights start`, `replay`, …) at the tests'
