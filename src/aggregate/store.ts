@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { IngestJob } from '../ingest/record.js';
 import { assemble } from './assemble.js';
-import { collectExemplars, writeExemplars } from './exemplars.js';
+import { collectExemplars, exemplarTtlSeconds, writeExemplars } from './exemplars.js';
 import type { KeySpace } from './keys.js';
 import { UnitApplier } from './apply-unit.js';
 import type { AggregateOptions } from './options.js';
@@ -57,7 +57,7 @@ export class AggregateStore {
     // in the next.
     const post = pipeline(this.redis);
     this.units.bookkeeping(post, main);
-    writeExemplars(post, this.keys, collectExemplars(segments, this.opts.windowSeconds));
+    writeExemplars(post, this.keys, collectExemplars(segments, this.opts.windowSeconds), exemplarTtlSeconds(this.opts.retentionSeconds));
     const parking = this.streamed.park(post, job, { leftovers, parked, joinedParked, unit: main });
     const { parkedSince } = parking.read(await exec(post));
 
