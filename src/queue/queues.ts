@@ -37,7 +37,8 @@ export function ingestQueue(connection: ConnectionOptions, keyPrefix: string, ke
 }
 
 export function closeQueue(connection: ConnectionOptions, keyPrefix: string): Queue {
-  return new Queue(QUEUE.close, { connection, prefix: bullPrefix(keyPrefix), defaultJobOptions: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } });
+  // a tick every few seconds forever: its event stream is kept short (BullMQ's default keeps 10,000 entries, ~1 MB)
+  return new Queue(QUEUE.close, { connection, prefix: bullPrefix(keyPrefix), streams: { events: { maxLen: 500 } }, defaultJobOptions: { removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } });
 }
 
 /**
