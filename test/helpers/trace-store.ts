@@ -38,3 +38,13 @@ export async function openTestStore(tag: string, options: Omit<TraceStoreOptions
 export function xrayClient(endpoint: string): XRayClient {
   return new XRayClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' }, maxAttempts: 1 });
 }
+
+/** A seeded generator of hex strings (a small LCG), for trace and entity ids that are the same every run. */
+export function seededHex(seed: number): (n: number) => string {
+  let s = seed;
+  return (n) =>
+    Array.from({ length: n }, () => {
+      s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
+      return ((s >>> 16) & 15).toString(16);
+    }).join('');
+}

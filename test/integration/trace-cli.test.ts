@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { traceCommand, tracesCommand, type TraceCliIo, type TraceCliOptions, type TracesCliOptions } from '../../src/traces/cli/cli.js';
 import type { TraceStore } from '../../src/traces/store/store.js';
 import { writeDocuments } from '../../src/traces/store/writer.js';
-import { openTestStore, xrayClient, type TestTraceStore } from '../helpers/trace-store.js';
+import { openTestStore, seededHex, xrayClient, type TestTraceStore } from '../helpers/trace-store.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -18,12 +18,7 @@ const BASE = NOW - 1800;
 const N = 12;
 const PAGE = 5;
 
-let seed = 11;
-const hex = (n: number) =>
-  Array.from({ length: n }, () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return ((seed >>> 16) & 15).toString(16);
-  }).join('');
+const hex = seededHex(11);
 
 const callsBilling = (i: number) => i % 2 === 1;
 const billingFault = (i: number) => i % 4 === 1;

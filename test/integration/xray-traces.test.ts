@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-xray';
 import type { TraceStore } from '../../src/traces/store/store.js';
 import { writeDocuments } from '../../src/traces/store/writer.js';
-import { openTestStore, xrayClient, type TestTraceStore } from '../helpers/trace-store.js';
+import { openTestStore, seededHex, xrayClient, type TestTraceStore } from '../helpers/trace-store.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { dropPrefix, testRedis, uniquePrefix } from '../helpers/redis.js';
 
@@ -27,12 +27,7 @@ const BASE = NOW - 7200;
 const N = 50;
 const PAGE = 7;
 
-let seed = 7;
-const hex = (n: number) =>
-  Array.from({ length: n }, () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return ((seed >>> 16) & 15).toString(16);
-  }).join('');
+const hex = seededHex(7);
 
 type Doc = Record<string, unknown> & { id: string };
 
