@@ -101,20 +101,24 @@ describe('exactly once across worker processes, one of them SIGKILLed', () => {
       await Promise.all(waiting);
     })();
     producer.catch(() => undefined);
-    const until = async (what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 120_000) => {
+    const until = async (what: string, cond: () => Promise<boolean> | boolean, detail: () => Promise<unknown> = async () => '', timeoutMs = 120_000) => {
       const deadline = Date.now() + timeoutMs;
       while (!(await cond())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(await detail())}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     };
 
-    // --- two worker processes come up to a backlog while traffic keeps coming, so each is busy
+    // --- two worker processes come up to a backlog while traffic keeps coming, so each is busy. The
+    // queue is paused until both are up: one process starting seconds before the other could otherwise
+    // count the whole backlog alone before anyone looks (seen on the cluster: 200k counted at the first look)
     await until('a backlog', () => submitted >= 0.35 * requests.length);
+    await queue.pause();
     const spawn = () => spawnWorker({ keyPrefix: stack.cfg.keyPrefix, windowSeconds: WINDOW, concurrency: CONCURRENCY, env: WORKER_ENV });
     const victim = spawn();
     const survivor = spawn();
     await waitForWorkers(queue, [victim, survivor]);
+    await queue.resume();
 
     // --- SIGKILL one once ≥ 30 % of the segments are counted, while it holds jobs
     const reader = new AggregateReader(redis, keySpace(stack.cfg.keyPrefix), WINDOW);
@@ -124,7 +128,9 @@ describe('exactly once across worker processes, one of them SIGKILLed', () => {
       return n;
     };
     const heldBy = async (w: WorkerProcess) => (await queue.getActive()).filter((j) => j.processedBy === w.name).map((j) => j.id!);
-    await until('30 % counted', async () => (await countedSoFar()) >= 0.3 * docs.length && (await heldBy(victim)).length > 0);
+    const progress = async () => ({ counted: await countedSoFar(), of: docs.length, submitted, requests: requests.length, jobs: await queue.getJobCounts('active', 'waiting', 'completed'), by: (await queue.getCompleted(0, -1)).reduce<Record<string, number>>((m, j) => ((m[j.processedBy ?? '?'] = (m[j.processedBy ?? '?'] ?? 0) + 1), m), {}), victim: victim.name });
+    await until('30 % counted', async () => (await countedSoFar()) >= 0.3 * docs.length, progress);
+    await until('the victim holding jobs', async () => (await heldBy(victim)).length > 0, progress);
     await victim.kill('SIGKILL');
     // what it held at its death: active, locked by a process that is gone; only the stalled check frees them
     const orphans = await heldBy(victim);
