@@ -43,6 +43,21 @@ async function clusterOk(port: number): Promise<boolean> {
   }
 }
 
+/** A master, or a replica whose link to its master is up (its first sync done). */
+async function replicaSynced(port: number): Promise<boolean> {
+  const r = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  r.on('error', () => undefined);
+  try {
+    await r.connect();
+    const info = await r.info('replication');
+    return info.includes('role:master') || info.includes('master_link_status:up');
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
 /** Whether redis-server and redis-cli are installed (the cluster tests need both). */
 export function canStartCluster(): boolean {
   return ['redis-server', 'redis-cli'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
@@ -70,6 +85,9 @@ export async function startCluster(masters = 3, opts: { replicas?: number } = {}
   const create = spawnSync('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'], { encoding: 'utf8' });
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
   for (const p of ports) for (let i = 0; i < 200 && !(await clusterOk(p)); i++) await sleep(50);
+  // a replica that never finished its first sync refuses to fail over (its data is "too old"): wait for
+  // every replica's link, so a test that kills a master sees the failover Redis promises
+  if (replicas > 0) for (const p of ports) for (let i = 0; i < 200 && !(await replicaSynced(p)); i++) await sleep(50);
   return {
     target: clusterTarget(ports.map((p) => `127.0.0.1:${p}`)),
     ports,
@@ -79,7 +97,7 @@ export async function startCluster(masters = 3, opts: { replicas?: number } = {}
         children.map(
           (c) =>
             new Promise<void>((resolve) => {
-              if (c.exitCode !== null) return resolve();
+              if (c.exitCode !== null || c.signalCode !== null) return resolve(); // a node a test killed has gone already
               c.once('exit', () => resolve());
               c.kill('SIGKILL');
             }),
