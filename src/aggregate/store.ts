@@ -47,6 +47,7 @@ export class AggregateStore {
   }
 
   async applyBatch(job: IngestJob): Promise<ApplyResult> {
+    const since = this.units.epoch();
     const parked = await this.streamed.fetchParked(job.docs);
     const { segments, leftovers, joinedParked } = assemble(job.docs, parked);
     const main = await this.units.apply(job.id, segments);
@@ -62,6 +63,10 @@ export class AggregateStore {
     const { parkedSince } = parking.read(await exec(post));
 
     const late = await this.streamed.lateJoin(job, leftovers, parkedSince);
+    // the job completes once this returns: a redis-server restarted between the two must not come back
+    // with the completion (sent after its restart) and without this bookkeeping (open windows, watermark,
+    // parking), lost from the file it had not yet written
+    await this.units.durable(since);
     return {
       documents: job.docs.length,
       counted: main.owned.size + (late?.owned.size ?? 0),

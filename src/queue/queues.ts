@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type Job, type JobsOptions } from 'bullmq';
-import { aofWritten } from '../redis/aof-written.js';
+import { aofWritten, connectionEpoch } from '../redis/aof-written.js';
 
 /** BullMQ queue names; one processor per queue lives in jobs/. */
 export const QUEUE = { ingest: 'ingest', close: 'close', deliver: 'deliver', traces: 'traces' } as const;
@@ -26,8 +26,10 @@ export const ingestJobOptions: JobsOptions = {
  */
 export class IngestQueue extends Queue {
   override async add(name: string, data: unknown, opts?: JobsOptions): Promise<Job> {
+    const client = await this.getBackend().client;
+    const since = connectionEpoch(client);
     const job = await super.add(name, data, opts);
-    await aofWritten(await this.getBackend().client);
+    await aofWritten(client, { since });
     return job;
   }
 }

@@ -17,12 +17,36 @@ export function parseAofInfo(text: string): AofInfo {
 export interface AofWrittenOptions {
   /** Give up (a retryable error) after this long; Redis itself stops postponing after 2 s. @defaultValue 4000 */
   timeoutMs?: number;
+  /**
+   * The client's {@link connectionEpoch} taken before the writes to wait for. If the connection was lost
+   * since, the readings may come from a restarted redis-server that never had those writes (its buffer
+   * is empty: it would look written), so this fails with a retryable error instead.
+   */
+  since?: number;
 }
 
 /** An ioredis client, or BullMQ's view of one. */
 export interface InfoClient {
   readonly isCluster?: boolean;
   info(section: string): Promise<string>;
+  on?(event: 'close', listener: () => void): unknown;
+}
+
+const closes = new WeakMap<object, { n: number }>();
+
+/**
+ * How many times this client's connection has closed (counted from the first call on it). Take it
+ * before writes whose durability {@link aofWritten} is to wait for: a connection that stayed open talked
+ * to one redis-server process throughout, while writes answered before a restart can be gone after it.
+ */
+export function connectionEpoch(client: InfoClient): number {
+  let c = closes.get(client);
+  if (!c) {
+    const counter = { n: 0 };
+    closes.set(client, (c = counter));
+    client.on?.('close', () => counter.n++);
+  }
+  return c.n;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,7 +69,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function aofWritten(redis: InfoClient, opts: AofWrittenOptions = {}): Promise<void> {
   if (redis.isCluster) return;
+  const sameServer = () => {
+    if (opts.since !== undefined && connectionEpoch(redis) !== opts.since) {
+      throw new AppError('redis_reconnected', 'the connection to Redis was lost after the writes: a restarted redis-server may not have them', true);
+    }
+  };
   const first = parseAofInfo(await redis.info('persistence'));
+  sameServer();
   if (!first.enabled || first.buffered === 0) return;
   const target = first.size + first.buffered;
   const deadline = Date.now() + (opts.timeoutMs ?? 4000);
@@ -53,6 +83,7 @@ export async function aofWritten(redis: InfoClient, opts: AofWrittenOptions = {}
     // the next event-loop turn of Redis normally writes the buffer: look again almost at once
     await sleep(wait);
     const now = parseAofInfo(await redis.info('persistence'));
+    sameServer();
     if (!now.enabled || now.buffered === 0 || now.size >= target || now.size < first.size) return;
     if (Date.now() > deadline) throw new AppError('aof_not_written', `Redis has not written its append-only file for ${opts.timeoutMs ?? 4000} ms (disk busy?)`, true);
   }

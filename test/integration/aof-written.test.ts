@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from '../helpers/private-redis.js';
-import { aofWritten } from '../../src/redis/aof-written.js';
+import { aofWritten, connectionEpoch } from '../../src/redis/aof-written.js';
 
 /**
  * Why the doors wait for aofWritten before they acknowledge: with `appendfsync everysec`, Redis answers
@@ -77,5 +77,33 @@ describe('acknowledged writes and a SIGKILLed redis-server (appendfsync everysec
     console.log(JSON.stringify({ kills: KILLS, ackedGuarded, lostGuarded, ackedRaw, lostRaw }));
     expect(ackedGuarded).toBeGreaterThan(100);
     expect(lostGuarded, 'writes acknowledged after aofWritten, lost in the kill').toBe(0);
+  });
+
+  it('does not vouch for writes answered by a server that has been restarted since', async () => {
+    redis ??= await startPrivateRedis({ appendfsync: 'everysec' });
+    // a worker's connection: it reconnects by itself and sends what waited meanwhile, INFO included
+    const c = new Redis(redis.url, { maxRetriesPerRequest: null });
+    c.on('error', () => undefined);
+    try {
+      await c.set('before-restart', VALUE);
+      const since = connectionEpoch(c);
+      await c.set('answered', VALUE);
+      await redis.kill();
+      const guarded = aofWritten(c, { since });
+      const unguarded = aofWritten(c);
+      guarded.catch(() => undefined);
+      await redis.restart();
+      // the restarted server's buffer is empty, so a reading of it alone says "written" whether or not
+      // the write survived; the epoch says the connection was lost in between
+      await expect(unguarded).resolves.toBeUndefined();
+      await expect(guarded).rejects.toMatchObject({ code: 'redis_reconnected', retryable: true });
+      // and once the connection stays up, a write is vouched for as before
+      const again = connectionEpoch(c);
+      await c.set('after-restart', VALUE);
+      await expect(aofWritten(c, { since: again })).resolves.toBeUndefined();
+      expect(await c.exists('after-restart')).toBe(1);
+    } finally {
+      c.disconnect();
+    }
   });
 });
