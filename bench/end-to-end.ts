@@ -123,6 +123,10 @@ export async function runEndToEnd(corpus: Corpus, warmup: Corpus | undefined, op
     WINDOW_SECONDS: String(opts.windowSeconds),
     WORKER_CONCURRENCY: String(opts.workerConcurrency),
     BATCH_MAX_SEGMENTS: String(opts.batchMaxSegments),
+    // the counters' pipeline alone, as the floors beside it: without this the processes would find the
+    // machine's PostgreSQL, create a trace_insights database there and write every document to it (about
+    // halving the rate on 2 cores). The store's own cost is bench:traces' (which turns it on, in a schema of its own).
+    TRACES_ENABLED: 'false',
     ...opts.env,
   };
   const prof = (role: string) => {
