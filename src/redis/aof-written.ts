@@ -64,8 +64,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * process crash needs, and costs one INFO round trip when Redis is not postponing.
  *
  * The reading: everything executed so far is in the file once `aof_current_size` has grown by what was
- * buffered at the first reading, or once the buffer is empty; a smaller size means a rewrite started,
- * and Redis writes the buffer out before it starts one. No AOF (or a Redis Cluster client): nothing to wait for.
+ * buffered at the first reading, or once the buffer is empty. The size shrinks when a rewrite finishes
+ * (it becomes the new base's plus the new increment's), while the buffer may still hold postponed writes:
+ * then the wait starts again from that reading, whose buffer holds whatever of ours is not yet written
+ * (the buffer is written in order). No AOF (or a Redis Cluster client): nothing to wait for.
  */
 export async function aofWritten(redis: InfoClient, opts: AofWrittenOptions = {}): Promise<void> {
   if (redis.isCluster) return;
@@ -77,14 +79,22 @@ export async function aofWritten(redis: InfoClient, opts: AofWrittenOptions = {}
   const first = parseAofInfo(await redis.info('persistence'));
   sameServer();
   if (!first.enabled || first.buffered === 0) return;
-  const target = first.size + first.buffered;
+  let base = first.size;
+  let target = first.size + first.buffered;
   const deadline = Date.now() + (opts.timeoutMs ?? 4000);
   for (let wait = 1; ; wait = Math.min(50, wait * 2)) {
     // the next event-loop turn of Redis normally writes the buffer: look again almost at once
     await sleep(wait);
     const now = parseAofInfo(await redis.info('persistence'));
     sameServer();
-    if (!now.enabled || now.buffered === 0 || now.size >= target || now.size < first.size) return;
+    if (!now.enabled || now.buffered === 0) return;
+    if (now.size < base) {
+      // a rewrite finished: sizes are of the new files now
+      base = now.size;
+      target = now.size + now.buffered;
+      continue;
+    }
+    if (now.size >= target) return;
     if (Date.now() > deadline) throw new AppError('aof_not_written', `Redis has not written its append-only file for ${opts.timeoutMs ?? 4000} ms (disk busy?)`, true);
   }
 }
